@@ -34,6 +34,11 @@ export const bookingsConflict = (a: Booking, b: Booking): boolean =>
   (a.start - a.before < b.end && b.start < a.end + a.after) ||
   (b.start - b.before < a.end && a.start < b.end + b.after);
 
+/** One booking id, or a set of them, that a check should look through. */
+export type Ignore = string | ReadonlySet<string>;
+const ignored = (id: string, ignore: Ignore | undefined): boolean =>
+  ignore !== undefined && (typeof ignore === 'string' ? id === ignore : ignore.has(id));
+
 export class Timeline {
   private readonly tree = new BTree<number, Booking>();
   /** Upper bounds of the buffers on this timeline; they only grow, which keeps them safe bounds. */
@@ -44,8 +49,12 @@ export class Timeline {
     return this.tree.size;
   }
 
-  /** The first booking that conflicts with `candidate`, ignoring the booking with id `ignoreId`. */
-  findConflict(candidate: Booking, ignoreId?: string): Booking | undefined {
+  /**
+   * The first booking that conflicts with `candidate`, ignoring the booking(s)
+   * named by `ignore` (the reservation being moved, or the occurrences a series
+   * change cancels in the same decision).
+   */
+  findConflict(candidate: Booking, ignore?: Ignore): Booking | undefined {
     // Any conflicting booking starts before this bound...
     const startBound = candidate.end + Math.max(candidate.after, this.maxBefore);
     // ...and ends after this one. Walking down from startBound, ends decrease too.
@@ -54,7 +63,7 @@ export class Timeline {
     while (pair !== undefined) {
       const existing = pair[1];
       if (existing.end <= endBound) return undefined;
-      if (existing.id !== ignoreId && bookingsConflict(candidate, existing)) return existing;
+      if (bookingsConflict(candidate, existing) && !ignored(existing.id, ignore)) return existing;
       pair = this.tree.nextLowerPair(pair[0]);
     }
     return undefined;
@@ -113,12 +122,12 @@ export class ConflictIndex {
   findConflict(
     keys: readonly string[],
     candidate: Booking,
-    ignoreId?: string,
+    ignore?: Ignore,
   ): { key: string; booking: Booking } | undefined {
     for (const key of keys) {
       const t = this.timelines.get(key);
       if (t === undefined) continue;
-      const booking = t.findConflict(candidate, ignoreId);
+      const booking = t.findConflict(candidate, ignore);
       if (booking !== undefined) return { key, booking };
     }
     return undefined;

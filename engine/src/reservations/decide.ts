@@ -21,7 +21,7 @@ import {
   type SiteState,
   type UnitView,
 } from '../site/state.js';
-import type { Booking } from '../conflicts/timeline.js';
+import type { Booking, Ignore } from '../conflicts/timeline.js';
 
 type Decision = Result<SiteEvent[]>;
 const MINUTE = 60_000;
@@ -59,7 +59,7 @@ const invalidState = (r: ReservationView, action: string): Decision =>
     details: { state: r.state },
   });
 
-interface SlotCheck {
+export interface SlotCheck {
   unit: UnitView;
   start: number;
   end: number;
@@ -69,6 +69,10 @@ interface SlotCheck {
   customerGroupId: string;
   /** The reservation being modified: ignored by the conflict and max-active checks. */
   ignoreId?: string;
+  /** Reservations cancelled by the same decision (a series change): ignored by the conflict check. */
+  alsoIgnore?: ReadonlySet<string>;
+  /** Series: the booking window and max-active limits are for single bookings, not weekly slots. */
+  skipCustomerLimits?: boolean;
 }
 
 /**
@@ -77,7 +81,7 @@ interface SlotCheck {
  * booking window, customer group, max active) but never opening hours or
  * conflicts.
  */
-function checkSlot(state: SiteState, c: SlotCheck): DomainError | undefined {
+export function checkSlot(state: SiteState, c: SlotCheck): DomainError | undefined {
   const rules = c.unit.unit.rules;
   const customerFacing = c.kind === 'normal' || c.kind === 'behalf';
   const duration = minutes(c.end - c.start);
@@ -115,7 +119,7 @@ function checkSlot(state: SiteState, c: SlotCheck): DomainError | undefined {
       details: { startIntervalMinutes: rules.startIntervalMinutes },
     };
   }
-  if (customerFacing) {
+  if (customerFacing && c.skipCustomerLimits !== true) {
     if (c.start < c.now) {
       return { code: 'BOOKING_WINDOW', message: 'The start time is in the past; pick a future time.', field: 'start' };
     }
@@ -129,14 +133,6 @@ function checkSlot(state: SiteState, c: SlotCheck): DomainError | undefined {
         details: { minDaysAhead: w.minDaysAhead, maxDaysAhead: w.maxDaysAhead, daysAhead },
       };
     }
-    const allowed = rules.allowedCustomerGroups;
-    if (allowed !== null && !allowed.includes(c.customerGroupId)) {
-      return {
-        code: 'CUSTOMER_GROUP_NOT_ALLOWED',
-        message: 'This unit cannot be booked by your customer group. Ask the booking office which units you can book.',
-        field: 'customer.customerGroupId',
-      };
-    }
     if (rules.maxActivePerCustomer !== null) {
       const active = countActive(state, c.customerId, c.unit.unit.unitId, c.now, c.ignoreId);
       if (active >= rules.maxActivePerCustomer) {
@@ -148,31 +144,46 @@ function checkSlot(state: SiteState, c: SlotCheck): DomainError | undefined {
       }
     }
   }
+  if (customerFacing) {
+    const allowed = rules.allowedCustomerGroups;
+    if (allowed !== null && !allowed.includes(c.customerGroupId)) {
+      return {
+        code: 'CUSTOMER_GROUP_NOT_ALLOWED',
+        message: 'This unit cannot be booked by your customer group. Ask the booking office which units you can book.',
+        field: 'customer.customerGroupId',
+      };
+    }
+  }
   return findConflict(state, c.unit.checkKeys, {
     id: c.ignoreId ?? '',
     start: c.start,
     end: c.end,
     before: rules.bufferBeforeMinutes * MINUTE,
     after: rules.bufferAfterMinutes * MINUTE,
-  }, c.ignoreId);
+  }, c.alsoIgnore ?? c.ignoreId);
 }
 
 function findConflict(
   state: SiteState,
   keys: readonly string[],
   candidate: Booking,
-  ignoreId: string | undefined,
+  ignore: Ignore | undefined,
 ): DomainError | undefined {
-  const hit = state.index.findConflict(keys, candidate, ignoreId);
+  const hit = state.index.findConflict(keys, candidate, ignore);
   if (hit === undefined) return undefined;
   return {
     code: 'SLOT_CONFLICT',
     message: 'That time is already taken (including the buffer kept between reservations). Pick another time or unit.',
     field: 'start',
+    // Refusals are the common case under contention: format the times only if someone reads them.
     details: {
       conflictingKey: hit.key,
-      takenFrom: iso(hit.booking.start - hit.booking.before),
-      takenUntil: iso(hit.booking.end + hit.booking.after),
+      get takenFrom() {
+        return iso(hit.booking.start - hit.booking.before);
+      },
+      get takenUntil() {
+        return iso(hit.booking.end + hit.booking.after);
+      },
     },
   };
 }
@@ -190,6 +201,7 @@ function countActive(state: SiteState, customerId: string, unitId: string, now: 
 }
 
 /** What follows a submitted reservation: handling, payment, or confirmation. */
+export { afterSubmission };
 function afterSubmission(
   r: { reservationId: string; kind: string; price: PriceQuote },
   unit: UnitView,

@@ -16,6 +16,7 @@ import {
   unitRulesSchema,
   unitSchema,
 } from '../catalogue/schemas.js';
+import { seriesPatternSchema } from '../series/pattern.js';
 
 /**
  * A time as a client sends it: an ISO 8601 instant with offset, a Helsinki
@@ -98,6 +99,34 @@ export const SITE_COMMAND_SCHEMAS = {
     .refine((b) => b.unitId !== undefined || b.spaceIds.length > 0, 'name a unitId or at least one spaceId'),
   MarkCompleted: reservationRef,
   MarkNoShow: reservationRef,
+
+  /** A weekly slot: every occurrence is booked in one decision; the unbookable ones are recorded as rejected. */
+  CreateSeries: z
+    .object({
+      seriesId: idSchema,
+      unitId: idSchema,
+      customer: bookingCustomerSchema,
+      pattern: seriesPatternSchema,
+      /** seasonal: from an application round; staff: the city's own use; behalf: staff for a customer, priced. */
+      kind: z.enum(['seasonal', 'staff', 'behalf']).default('seasonal'),
+      roundId: idSchema.optional(),
+    })
+    .strict(),
+  /** Moves the series to a new time, weekdays or unit from a date on; earlier occurrences stay as they are. */
+  ChangeSeries: z
+    .object({
+      seriesId: idSchema,
+      fromDate: z.iso.date(),
+      unitId: idSchema.optional(),
+      weekdays: z.array(z.number().int().min(1).max(7)).min(1).max(7).optional(),
+      startTime: z.string().optional(),
+      endTime: z.string().optional(),
+    })
+    .strict()
+    .refine((c) => c.unitId !== undefined || c.weekdays !== undefined || c.startTime !== undefined || c.endTime !== undefined, 'name what changes: unitId, weekdays, startTime or endTime'),
+  CancelSeries: z
+    .object({ seriesId: idSchema, fromDate: z.iso.date(), reason: z.string().max(1000).default('') })
+    .strict(),
 } as const;
 
 type Schemas = typeof SITE_COMMAND_SCHEMAS;

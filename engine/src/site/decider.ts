@@ -6,6 +6,7 @@
  */
 import * as catalogue from '../catalogue/decide.js';
 import * as reservations from '../reservations/decide.js';
+import * as series from '../series/decide.js';
 import type { Result } from '../shared/result.js';
 import type { SiteCommand } from './commands.js';
 import type { SiteEvent } from './events.js';
@@ -50,6 +51,12 @@ export function decide(command: SiteCommand, state: SiteState): Result<SiteEvent
       return reservations.markCompleted(command, state);
     case 'MarkNoShow':
       return reservations.markNoShow(command, state);
+    case 'CreateSeries':
+      return series.createSeries(command, state);
+    case 'ChangeSeries':
+      return series.changeSeries(command, state);
+    case 'CancelSeries':
+      return series.cancelSeries(command, state);
     default: {
       const exhaustive: never = command;
       throw new Error(`unhandled site command ${(exhaustive as { type: string }).type}`);

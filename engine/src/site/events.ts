@@ -18,8 +18,23 @@ import {
   unitRulesSchema,
   unitSchema,
 } from '../catalogue/schemas.js';
+import { seriesPatternSchema } from '../series/pattern.js';
 
 const instant = z.iso.datetime({ offset: true });
+
+export const SERIES_REJECTION_REASONS = [
+  'OVERLAP',
+  'CLOSED',
+  'HOLIDAY',
+  'OUTSIDE_OPENING_HOURS',
+  'OUTSIDE_INTERVAL',
+  'NONEXISTENT_LOCAL_TIME',
+  'DURATION_OUT_OF_RANGE',
+  'CUSTOMER_GROUP_NOT_ALLOWED',
+  'NO_PRICE',
+  'OTHER',
+] as const;
+export type SeriesRejectionReason = (typeof SERIES_REJECTION_REASONS)[number];
 
 export const RESERVATION_KINDS = ['normal', 'staff', 'behalf', 'seasonal', 'blocked'] as const;
 export type ReservationKind = (typeof RESERVATION_KINDS)[number];
@@ -89,6 +104,36 @@ export const SITE_EVENT_SCHEMAS = {
   }),
   ReservationCompleted: z.object({ reservationId: idSchema }),
   ReservationNoShow: z.object({ reservationId: idSchema, by }),
+
+  SeriesCreated: z.object({
+    seriesId: idSchema,
+    unitId: idSchema,
+    customerId: idSchema,
+    customerGroupId: idSchema,
+    kind: z.enum(['seasonal', 'staff', 'behalf']),
+    pattern: seriesPatternSchema,
+    roundId: idSchema.optional(),
+    by,
+  }),
+  /** An occurrence that could not be booked; never silently dropped. */
+  SeriesOccurrenceRejected: z.object({
+    seriesId: idSchema,
+    revision: z.number().int().min(1),
+    date: z.iso.date(),
+    start: instant.optional(),
+    end: instant.optional(),
+    reason: z.enum(SERIES_REJECTION_REASONS),
+    message: z.string(),
+  }),
+  SeriesChanged: z.object({
+    seriesId: idSchema,
+    fromDate: z.iso.date(),
+    unitId: idSchema,
+    pattern: seriesPatternSchema,
+    revision: z.number().int().min(2),
+    by,
+  }),
+  SeriesCancelled: z.object({ seriesId: idSchema, fromDate: z.iso.date(), reason: z.string(), by }),
 } as const;
 
 type Schemas = typeof SITE_EVENT_SCHEMAS;

@@ -52,6 +52,7 @@ export function addReservation(state: SiteState, r: ReservationView): void {
 }
 
 function requested(state: SiteState, e: SiteEventOf<'ReservationRequested'>['data']): void {
+  if (e.seriesId !== undefined) state.series.get(e.seriesId)?.occurrenceIds.push(e.reservationId);
   const booking: Booking = {
     id: e.reservationId,
     start: Date.parse(e.start),
@@ -173,6 +174,42 @@ export function evolve(state: SiteState, event: SiteEvent): SiteState {
     case 'ReservationNoShow':
       setState(state, event.data.reservationId, 'no_show');
       return state;
+    case 'SeriesCreated': {
+      const e = event.data;
+      state.series.set(e.seriesId, {
+        seriesId: e.seriesId,
+        unitId: e.unitId,
+        customerId: e.customerId,
+        customerGroupId: e.customerGroupId,
+        kind: e.kind,
+        pattern: e.pattern,
+        revision: 1,
+        roundId: e.roundId,
+        occurrenceIds: [],
+        rejected: [],
+        cancelledFrom: undefined,
+      });
+      return state;
+    }
+    case 'SeriesOccurrenceRejected': {
+      const e = event.data;
+      state.series.get(e.seriesId)?.rejected.push({ revision: e.revision, date: e.date, reason: e.reason, message: e.message });
+      return state;
+    }
+    case 'SeriesChanged': {
+      const s = state.series.get(event.data.seriesId);
+      if (s) {
+        s.unitId = event.data.unitId;
+        s.pattern = event.data.pattern;
+        s.revision = event.data.revision;
+      }
+      return state;
+    }
+    case 'SeriesCancelled': {
+      const s = state.series.get(event.data.seriesId);
+      if (s && (s.cancelledFrom === undefined || event.data.fromDate < s.cancelledFrom)) s.cancelledFrom = event.data.fromDate;
+      return state;
+    }
     default: {
       const exhaustive: never = event;
       throw new Error(`unhandled site event ${(exhaustive as { type: string }).type}`);

@@ -39,11 +39,12 @@ const command = fc.oneof(
 );
 
 const HALF = 30 * 60_000;
-const overlapsWithBuffers = (a: ReservationView, b: ReservationView): boolean =>
+type Slot = Pick<ReservationView, 'spaceIds' | 'resourceIds' | 'booking'>;
+const overlapsWithBuffers = (a: Slot, b: Slot): boolean =>
   (a.booking.start - a.booking.before < b.booking.end && b.booking.start < a.booking.end + a.booking.after) ||
   (b.booking.start - b.booking.before < a.booking.end && a.booking.start < b.booking.end + b.booking.after);
 
-function related(state: SiteState, a: ReservationView, b: ReservationView): boolean {
+function related(state: SiteState, a: Slot, b: Slot): boolean {
   const spaces = new Set(relatedSpaces(state, a.spaceIds));
   return b.spaceIds.some((s) => spaces.has(s)) || a.resourceIds.some((r) => b.resourceIds.includes(r));
 }
@@ -95,7 +96,7 @@ describe('no double booking, ever', () => {
               spaceIds: unit.spaceIds,
               resourceIds: unit.resourceIds,
               booking: { id: 'probe', start, end: cmd.data.end as number, before: unit.rules.bufferBeforeMinutes * 60_000, after: unit.rules.bufferAfterMinutes * 60_000 },
-            } as ReservationView;
+            } satisfies Slot;
             expect(before.some((r) => related(state, probe, r) && overlapsWithBuffers(probe, r))).toBe(true);
           }
           // the invariant, by brute force over every pair
@@ -125,7 +126,7 @@ describe('no double booking, ever', () => {
             spaceIds: unit.spaceIds,
             resourceIds: unit.resourceIds,
             booking: { id: 'probe', start, end, before: unit.rules.bufferBeforeMinutes * 60_000, after: unit.rules.bufferAfterMinutes * 60_000 },
-          } as ReservationView;
+          } satisfies Slot;
           const free = !holding(state).some((h) => related(state, probe, h) && overlapsWithBuffers(probe, h));
           const closes = DAY0 + 15 * 3_600_000;
           const result = siteDecider.decide(

@@ -6,10 +6,10 @@
 import type { Resource, Site, Space, Unit } from '../catalogue/schemas.js';
 import type { PriceQuote, ReservationKind } from './events.js';
 import { addReservation, evolve } from './evolve.js';
-import { initialSiteState, type ReservationState, type SiteState } from './state.js';
+import { initialSiteState, type ReservationState, type SeriesView, type SiteState } from './state.js';
 
 /** Bump when the shape below changes: runtimes then ignore older snapshots and replay the log. */
-export const SITE_SNAPSHOT_SCHEMA = 'site-v1';
+export const SITE_SNAPSHOT_SCHEMA = 'site-v2';
 
 interface SavedReservation {
   id: string;
@@ -31,6 +31,7 @@ interface SavedReservation {
 }
 
 export interface SavedSite {
+  series?: SeriesView[];
   site?: Site;
   spaces: Space[];
   resources: Resource[];
@@ -67,6 +68,7 @@ export function saveSite(state: SiteState): SavedSite {
     resources: [...state.resources.values()],
     units: [...state.units.values()].map((v) => v.unit),
     reservations,
+    series: [...state.series.values()],
   };
 }
 
@@ -88,6 +90,7 @@ export function loadSite(saved: SavedSite): SiteState {
   for (const space of saved.spaces) state = evolve(state, { type: 'SpaceDefined', data: { space } });
   for (const resource of saved.resources) state = evolve(state, { type: 'ResourceDefined', data: { resource } });
   for (const unit of saved.units) state = evolve(state, { type: 'UnitDefined', data: { unit } });
+  for (const series of saved.series ?? []) state.series.set(series.seriesId, series);
   for (const r of saved.reservations) {
     const booking = { id: r.id, start: r.start, end: r.end, before: r.before, after: r.after };
     const view = {

@@ -10,7 +10,8 @@
 import { OpeningCalendar } from '../calendar/index.js';
 import type { Price, Resource, Site, Space, Unit, UnitRules } from '../catalogue/schemas.js';
 import { ConflictIndex, type Booking } from '../conflicts/timeline.js';
-import type { PriceQuote, ReservationKind } from './events.js';
+import type { SeriesPattern } from '../series/pattern.js';
+import type { PriceQuote, ReservationKind, SeriesRejectionReason } from './events.js';
 
 export const RESERVATION_STATES = [
   'requested',
@@ -67,6 +68,21 @@ export interface ReservationView {
   paymentDeadline: number | undefined;
 }
 
+export interface SeriesView {
+  readonly seriesId: string;
+  unitId: string;
+  readonly customerId: string;
+  readonly customerGroupId: string;
+  readonly kind: 'seasonal' | 'staff' | 'behalf';
+  pattern: SeriesPattern;
+  revision: number;
+  readonly roundId: string | undefined;
+  /** Reservation ids of every occurrence ever booked, in booking order. */
+  readonly occurrenceIds: string[];
+  readonly rejected: { revision: number; date: string; reason: SeriesRejectionReason; message: string }[];
+  cancelledFrom: string | undefined;
+}
+
 export interface SiteState {
   site: Site | undefined;
   readonly spaces: Map<string, Space>;
@@ -77,6 +93,7 @@ export interface SiteState {
   /** Reservation ids by `${customerId}|${unitId}`, for the max-active rule. */
   readonly byCustomerUnit: Map<string, Set<string>>;
   readonly index: ConflictIndex;
+  readonly series: Map<string, SeriesView>;
 }
 
 export const initialSiteState = (): SiteState => ({
@@ -88,6 +105,7 @@ export const initialSiteState = (): SiteState => ({
   reservations: new Map(),
   byCustomerUnit: new Map(),
   index: new ConflictIndex(),
+  series: new Map(),
 });
 
 export const resourceKey = (resourceId: string): string => `r:${resourceId}`;
