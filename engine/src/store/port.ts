@@ -79,7 +79,10 @@ export interface Snapshot<S = unknown> {
 }
 
 export interface Subscription {
-  /** Stops delivery; resolves once the handler will not be called again. */
+  /**
+   * Stops delivery; resolves once the handler will not be called again (so it
+   * waits for a handler call in progress: do not await it inside the handler).
+   */
   close(): Promise<void>;
   /** Resolves when delivery fails for good (e.g. the handler threw), and also once `close()` has stopped it. */
   readonly done: Promise<void>;
