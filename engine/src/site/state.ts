@@ -144,10 +144,28 @@ export function relatedSpaces(state: SiteState, spaceIds: readonly string[]): st
   return [...keys];
 }
 
+/**
+ * Units with the same opening hours share one calendar (and its per-date
+ * memo): a city has a handful of schedules, not one per court. Keyed by the
+ * hours' JSON, so equal rules loaded from different events still share.
+ */
+const calendars = new Map<string, OpeningCalendar>();
+const CALENDAR_CACHE_LIMIT = 10_000;
+export function calendarFor(hours: Unit['rules']['openingHours']): OpeningCalendar {
+  const key = JSON.stringify(hours);
+  let calendar = calendars.get(key);
+  if (calendar === undefined) {
+    if (calendars.size >= CALENDAR_CACHE_LIMIT) calendars.clear();
+    calendar = new OpeningCalendar(hours);
+    calendars.set(key, calendar);
+  }
+  return calendar;
+}
+
 export function unitView(state: SiteState, unit: Unit): UnitView {
   return {
     unit,
-    calendar: new OpeningCalendar(unit.rules.openingHours),
+    calendar: calendarFor(unit.rules.openingHours),
     checkKeys: [...relatedSpaces(state, unit.spaceIds), ...unit.resourceIds.map(resourceKey)],
     insertKeys: [...unit.spaceIds, ...unit.resourceIds.map(resourceKey)],
   };
