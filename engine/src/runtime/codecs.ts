@@ -7,7 +7,7 @@ import { actorLabel, type SiteCommand } from '../site/commands.js';
 import type { SiteEvent } from '../site/events.js';
 import { SITE_SNAPSHOT_SCHEMA, loadSite, saveSite, type SavedSite } from '../site/snapshot.js';
 import type { SiteState } from '../site/state.js';
-import { upcastSiteEvent } from '../site/upcast.js';
+import { schemaVersionOf, upcastSiteEvent } from '../site/upcast.js';
 import type { PartitionCodec } from './partition.js';
 
 type Stampable = { meta: { now: number; actor: SiteCommand['meta']['actor'] }; type: string };
@@ -17,6 +17,7 @@ const metadataOf = (command: Stampable) => ({ actor: actorLabel(command.meta.act
 
 export const siteCodec: PartitionCodec<SiteCommand, SiteEvent, SiteState> = {
   upcast: upcastSiteEvent,
+  schemaVersionOf,
   stamp,
   metadataOf,
   commandType: (c) => c.type,

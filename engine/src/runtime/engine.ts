@@ -6,7 +6,7 @@
  * Routing needs to know which site a unit or reservation belongs to; the
  * engine keeps those maps from the events its partitions load and commit.
  */
-import { fail } from '../shared/result.js';
+import { fail, type DomainError } from '../shared/result.js';
 import {
   DIRECTORY_STREAM,
   directoryDecider,
@@ -34,6 +34,10 @@ export interface ExecuteOptions {
   causationId?: string;
   /** Route to this site when the command itself does not say (e.g. a reservation not yet known to this node). */
   siteId?: string;
+  /** The booking channel the command came through; recorded in the events' metadata. */
+  channel?: string;
+  /** Checked against the site's state right before the command is decided (site commands only); see `Envelope`. */
+  precondition?: (state: SiteState) => DomainError | undefined;
 }
 
 export interface EngineOptions extends PartitionOptions {
@@ -129,6 +133,7 @@ export class Engine {
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
       ...(options.causationId === undefined ? {} : { causationId: options.causationId }),
+      ...(options.channel === undefined ? {} : { channel: options.channel }),
     };
     if (DIRECTORY_TYPES.has(command.type)) {
       return this.directory.submit({ ...envelope, command: withNow(command) as DirectoryCommand });
@@ -155,7 +160,11 @@ export class Engine {
       return fail('UNKNOWN_SITE', `Site ${siteId} does not exist.`);
     }
     const actor = await this.site(siteId);
-    return actor.submit({ ...envelope, command: withNow(siteCommand) as SiteCommand });
+    return actor.submit({
+      ...envelope,
+      command: withNow(siteCommand) as SiteCommand,
+      ...(options.precondition === undefined ? {} : { precondition: options.precondition }),
+    });
   }
 
   async close(): Promise<void> {

@@ -39,16 +39,26 @@ export interface PartitionCodec<C, E extends { type: string; data: unknown }, S>
   /** Metadata recorded with the events a command produced (actor, channel...). */
   metadataOf(command: C): EventMetadata;
   commandType(command: C): string;
+  /** The schema version new events of this type are written with (see upcast.ts). */
+  schemaVersionOf?(eventType: string): number;
   /** Snapshot (de)serialisation; `schema` changes whenever the shape does, and old snapshots are then ignored. */
   snapshot?: { schema: string; save(state: S): unknown; load(data: unknown): S };
 }
 
-export interface Envelope<C> {
+export interface Envelope<C, S = never> {
   command: C;
   /** Scoped to the partition; the edge namespaces it by channel. */
   idempotencyKey?: string;
   correlationId?: string;
   causationId?: string;
+  /** The booking channel the command came through; recorded as `metadata.channel`. */
+  channel?: string;
+  /**
+   * Checked against the state right before the command is decided, in the
+   * partition's order, so nothing can change in between (an HTTP `If-Match`).
+   * A refusal writes nothing and is not remembered under the idempotency key.
+   */
+  precondition?: (state: S) => DomainError | undefined;
 }
 
 export type Outcome<E> =
@@ -72,8 +82,8 @@ export interface PartitionOptions {
   onEvents?: (events: RecordedEvent[]) => void;
 }
 
-interface Pending<C, E> {
-  env: Envelope<C>;
+interface Pending<C, E, S> {
+  env: Envelope<C, S>;
   resolve: (o: Outcome<E>) => void;
   attempts: number;
 }
@@ -93,7 +103,7 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
   private snapshotVersion = 0;
   private readonly keys = new Map<string, KeyRecord>();
   private readonly refusals = new Map<string, { commandType: string; error: DomainError }>();
-  private queue: Pending<C, E>[] = [];
+  private queue: Pending<C, E, S>[] = [];
   private scheduled = false;
   private inFlight = false;
   private closed = false;
@@ -137,7 +147,7 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
   }
 
   /** Decides and commits one command; resolves once its events are durable, or with the refusal. */
-  submit(env: Envelope<C>): Promise<Outcome<E>> {
+  submit(env: Envelope<C, S>): Promise<Outcome<E>> {
     if (this.closed) return Promise.resolve(fail('PARTITION_UNAVAILABLE', 'This partition is shutting down; retry.'));
     return new Promise((resolve) => {
       this.queue.push({ env, resolve, attempts: 0 });
@@ -211,11 +221,11 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
     }
   }
 
-  private async commitBatch(batch: Pending<C, E>[]): Promise<void> {
+  private async commitBatch(batch: Pending<C, E, S>[]): Promise<void> {
     const started = performance.now();
     const now = this.clock();
     const decidedAt = new Date(now).toISOString();
-    const toAppend: { type: string; data: unknown; metadata: EventMetadata }[] = [];
+    const toAppend: { type: string; data: unknown; schemaVersion: number; metadata: EventMetadata }[] = [];
     /** Per command in the batch: where its events sit in `toAppend`, or its immediate outcome. */
     const slots: ({ from: number; to: number } | { done: Promise<Outcome<E>> | Outcome<E> })[] = [];
     const batchKeys = new Map<string, number>();
@@ -228,6 +238,11 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
           slots.push(reused);
           continue;
         }
+      }
+      const unmet = item.env.precondition?.(this.state);
+      if (unmet !== undefined) {
+        slots.push({ done: { ok: false, error: unmet } });
+        continue;
       }
       const command = this.codec.stamp(item.env.command, now);
       const decision = this.decider.decide(command, this.state);
@@ -242,12 +257,13 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
         commandType: type,
         decidedAt,
         ...(key === undefined ? {} : { idempotencyKey: key }),
+        ...(item.env.channel === undefined ? {} : { channel: item.env.channel }),
         ...(item.env.correlationId === undefined ? {} : { correlationId: item.env.correlationId }),
         ...(item.env.causationId === undefined ? {} : { causationId: item.env.causationId }),
       };
       for (const event of decision.value) {
         this.state = this.decider.evolve(this.state, event);
-        toAppend.push({ type: event.type, data: event.data, metadata });
+        toAppend.push({ type: event.type, data: event.data, schemaVersion: this.codec.schemaVersionOf?.(event.type) ?? 1, metadata });
       }
       if (key !== undefined) batchKeys.set(key, slots.length);
       slots.push({ from, to: toAppend.length });
@@ -321,7 +337,7 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
     this.refusals.set(key, { commandType, error });
   }
 
-  private async append(events: { type: string; data: unknown; metadata: EventMetadata }[]): Promise<RecordedEvent[]> {
+  private async append(events: { type: string; data: unknown; schemaVersion: number; metadata: EventMetadata }[]): Promise<RecordedEvent[]> {
     const commitId = randomUUID();
     const result = await this.store.append(this.stream, events, { expectedVersion: this.version, commitId });
     const first = this.version + 1;
@@ -336,7 +352,7 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
       position: result.firstPosition + i,
       type: e.type,
       data: e.data,
-      schemaVersion: 1,
+      schemaVersion: e.schemaVersion,
       metadata: { ...e.metadata, recordedAt },
     }));
   }
@@ -348,7 +364,7 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
    * key is now in the log gets its stored outcome and the rest get
    * STORE_UNAVAILABLE (nothing was promised to them).
    */
-  private async recover(batch: Pending<C, E>[], error: unknown): Promise<void> {
+  private async recover(batch: Pending<C, E, S>[], error: unknown): Promise<void> {
     try {
       await this.reload();
     } catch {
@@ -397,7 +413,7 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
   }
 
   private async settle(
-    batch: Pending<C, E>[],
+    batch: Pending<C, E, S>[],
     slots: ({ from: number; to: number } | { done: Promise<Outcome<E>> | Outcome<E> })[],
     recorded: RecordedEvent[],
   ): Promise<void> {

@@ -14,9 +14,9 @@ type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
 
 /** `UPCASTERS[type][fromVersion]` turns data of `fromVersion` into `fromVersion + 1`. */
 export const UPCASTERS: Partial<Record<SiteEvent['type'], Record<number, Upcaster>>> = {
-  // Version 0 was the prototype's log: the price was a bare number of cents.
+  // Version 1 was the prototype's log: the price was a bare number of cents.
   ReservationRequested: {
-    0: (d) =>
+    1: (d) =>
       typeof d.price === 'number'
         ? { ...d, price: { amountCents: d.price, vatCents: 0, vatBasisPoints: 0, source: 'price_list' } }
         : d,
@@ -24,7 +24,9 @@ export const UPCASTERS: Partial<Record<SiteEvent['type'], Record<number, Upcaste
 };
 
 /** The current schema version of each event type (1 unless listed). */
-export const CURRENT_VERSION: Partial<Record<SiteEvent['type'], number>> = {};
+export const CURRENT_VERSION: Partial<Record<SiteEvent['type'], number>> = { ReservationRequested: 2 };
+
+export const schemaVersionOf = (type: string): number => CURRENT_VERSION[type as SiteEvent['type']] ?? 1;
 
 /** The current shape of a stored site event, or undefined for an event type this partition does not know. */
 export function upcastSiteEvent(recorded: RecordedEvent): SiteEvent | undefined {
