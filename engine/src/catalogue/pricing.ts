@@ -25,12 +25,15 @@ export function priceInForce(prices: readonly Price[], customerGroupId: string, 
 
 export type QuoteResult = { ok: true; quote: PriceQuote } | { ok: false };
 
-export const FREE_QUOTE = (source: PriceQuote['source']): PriceQuote => ({
-  amountCents: 0,
-  vatCents: 0,
-  vatBasisPoints: 0,
-  source,
-});
+const FREE_QUOTES = Object.fromEntries(
+  (['price_list', 'free_group', 'no_price_list', 'staff'] as const).map((source) => [
+    source,
+    Object.freeze({ amountCents: 0, vatCents: 0, vatBasisPoints: 0, source }),
+  ]),
+) as Record<PriceQuote['source'], PriceQuote>;
+
+/** A zero price, shared and frozen: events carry it by reference. */
+export const FREE_QUOTE = (source: PriceQuote['source']): PriceQuote => FREE_QUOTES[source];
 
 export function quote(
   unit: Unit,

@@ -31,6 +31,10 @@ const minutes = (ms: number): number => ms / MINUTE;
 const isStaffOrSystem = (a: Actor): boolean => a.kind !== 'customer';
 
 function parseSpan(start: string | number, end: string | number): Result<{ start: number; end: number }> {
+  // Channels that already hold instants (the allocator, series, load) skip parsing.
+  if (typeof start === 'number' && typeof end === 'number' && Number.isSafeInteger(start) && Number.isSafeInteger(end)) {
+    return end > start ? { ok: true, value: { start, end } } : fail('END_BEFORE_START', 'The end must be after the start.', { field: 'end' });
+  }
   const s = parseTime(start, 'start');
   if (!s.ok) return s;
   const e = parseTime(end, 'end');
