@@ -17,3 +17,4 @@ export { PartitionActor, type Envelope, type Outcome, type PartitionOptions } fr
 export { Engine, type EngineCommand, type EngineOptions, type ExecuteOptions, type SiteCommandInput } from './runtime/engine.js';
 export * from './availability/index.js';
 export * from './expiry/index.js';
+export { customerUnitKey } from './site/state.js';

@@ -1,12 +1,20 @@
 /**
  * Composition root: `npm start` runs Vuoro on embedded defaults (SQLite under
- * ./data, the demo catalogue). Configuration: see config.ts and the README.
+ * ./data, the demo catalogue, a demo API key printed at start). Configuration:
+ * see config.ts and gateways/README.md.
+ *
+ * Shutdown (SIGINT/SIGTERM): stop taking new work, finish the requests and
+ * commands in flight, then close the engine (its partitions drain their
+ * queues), the event store and the gateway database.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Engine, loadCatalogue, openStore, readCatalogueFile, type StoreConfig } from '@vuoro/engine';
 import { buildApp } from './app.js';
-import { readConfig, type Config } from './config.js';
+import { ensureAdminKey, rotateDemoKey, DEMO_CHANNEL } from './auth/bootstrap.js';
+import { appSettings, readConfig, type Config } from './config.js';
+import { Metrics } from './ops/metrics.js';
+import { openDb } from './storage/db.js';
 
 function storeConfig(config: Config): StoreConfig {
   switch (config.STORE) {
@@ -25,27 +33,71 @@ function storeConfig(config: Config): StoreConfig {
 async function main(): Promise<void> {
   const config = readConfig();
   await mkdir(config.DATA_DIR, { recursive: true });
+  const metrics = new Metrics();
   const store = await openStore(storeConfig(config));
-  const engine = await Engine.open({ store, snapshotEvery: config.SNAPSHOT_EVERY });
-  const app = await buildApp({ engine, logLevel: config.LOG_LEVEL });
+  const engine = await Engine.open({ store, snapshotEvery: config.SNAPSHOT_EVERY, onCommit: metrics.onCommit });
+  const db = openDb(join(config.DATA_DIR, 'gateway.sqlite'));
+  const app = await buildApp({ engine, db, metrics, settings: appSettings(config) });
+  const log = app.log;
+
   if (config.LOAD_CATALOGUE) {
     const report = await loadCatalogue(engine, await readCatalogueFile(config.CATALOGUE_FILE));
-    app.log.info({ applied: report.applied, unchanged: report.unchanged, refused: report.refused }, 'catalogue loaded');
+    log.info({ applied: report.applied, unchanged: report.unchanged, refused: report.refused }, 'catalogue loaded');
   }
+  const admin = ensureAdminKey(app.vuoro.keys);
+  if (admin !== undefined) {
+    log.warn(`FIRST ADMIN KEY (shown once, store it now): ${admin.secret}  (key id ${admin.keyId}; manage keys with POST /v1/admin/keys)`);
+  }
+  const demo = config.DEMO_KEYS ? rotateDemoKey(app.vuoro.keys) : undefined;
+  if (config.PAYMENT_WEBHOOK_SECRET === undefined) {
+    log.warn('PAYMENT_WEBHOOK_SECRET is not set: payment webhooks are refused until it is.');
+  }
+
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'shutting down: finishing commands in flight');
-    await app.close();
-    await engine.close();
-    await store.close();
-    process.exit(0);
+    log.info({ signal }, 'shutting down: finishing requests and commands in flight');
+    try {
+      await app.close();
+      await engine.close();
+      await store.close();
+      db.close();
+      log.info('stopped cleanly');
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'unclean shutdown');
+      process.exit(1);
+    }
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+
   await app.listen({ host: config.HOST, port: config.PORT });
-  app.log.info(`Vuoro is up on http://${config.HOST}:${config.PORT} (store: ${store.name}, partitions: ${engine.partitions().length})`);
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
+  const base = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  log.info(`Vuoro is up on ${base} (store: ${store.name}, partitions: ${engine.partitions().length})`);
+  log.info(`API docs: ${base}/docs   OpenAPI: ${base}/openapi.json   metrics: ${base}/metrics`);
+  if (demo !== undefined) {
+    log.info({ keyId: demo.keyId, channel: DEMO_CHANNEL }, `Demo API key (scopes book+staff): ${demo.secret}`);
+  }
+  // The same, plainly, for whoever reads the terminal (the log lines above are JSON for machines).
+  process.stderr.write(
+    [
+      '',
+      `  Vuoro is up on ${base}`,
+      `  API docs:      ${base}/docs`,
+      ...(admin === undefined ? [] : [`  Admin key:     ${admin.secret}   (shown once)`]),
+      ...(demo === undefined
+        ? []
+        : [
+            `  Demo key:      ${demo.secret}   (book + staff, channel ${DEMO_CHANNEL}; a new one each start)`,
+            `  Try:           curl -H 'Authorization: Bearer ${demo.secret}' -H 'Vuoro-Customer: cus_alice' '${base}/v1/reservations'`,
+          ]),
+      '',
+    ].join('\n') + '\n',
+  );
 }
 
 main().catch((error: unknown) => {

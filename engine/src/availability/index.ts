@@ -1,0 +1,2 @@
+/** Free-slot search over a site partition's in-memory state. */
+export * from './slots.js';

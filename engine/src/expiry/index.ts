@@ -1,0 +1,2 @@
+/** Finding holds and unpaid reservations past their deadline. */
+export * from './due.js';
