@@ -284,6 +284,9 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
     this.stats.commands += batch.length;
     this.stats.events += recorded.length;
     for (const r of recorded) this.rememberKey(r);
+    // Observers (routing maps, projections) see the events before callers are
+    // answered, so a caller's next command can already be routed by them.
+    this.options.onEvents?.(recorded);
     await this.settle(batch, slots, recorded);
     this.options.onCommit?.({
       stream: this.stream,
@@ -291,7 +294,6 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
       events: recorded.length,
       ms: performance.now() - started,
     });
-    this.options.onEvents?.(recorded);
     this.maybeSnapshot();
   }
 
