@@ -1,10 +1,16 @@
 /**
  * SQLite event store (better-sqlite3, WAL): the embedded, durable default.
  *
- * One append is one IMMEDIATE transaction: it takes the write lock first, so
- * the idempotency lookup, the expected-version check, the inserts and the
+ * Writes go through one IMMEDIATE transaction per group of appends (all
+ * appends queued while the previous group was being made durable, across
+ * streams), each append in its own savepoint: it takes the write lock first,
+ * so the idempotency lookup, the expected-version check, the inserts and the
  * stream version update all see and change one consistent state, also when
- * another connection or another process writes the same file. A writer that
+ * another connection or another process writes the same file. A writer
+ * thread (sqlite-writer.mjs) owns the write connection, so the commit's fsync
+ * never blocks the event loop; reads use this thread's own connection (WAL
+ * readers do not wait for the writer). The SQL of the append path is in
+ * sqlite-append.mjs. A writer that
  * finds the lock taken waits up to `busyTimeoutMs` (SQLite's busy handler)
  * before it gives up with `StoreUnavailableError`.
  *
@@ -23,9 +29,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { CatchUpSubscription } from './catch-up.js';
+import { createAppender, isBusyError, type AppendItem, type AppendOutcome } from './sqlite-append.mjs';
 import {
   assertAfter,
   assertAppendInput,
@@ -34,7 +42,7 @@ import {
   StoreClosedError,
   toJson,
 } from './common.js';
-import { expectedVersionHolds, StoreUnavailableError, StreamVersionConflictError } from './port.js';
+import { StoreUnavailableError, StreamVersionConflictError } from './port.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -55,6 +63,12 @@ export interface SqliteEventStoreOptions {
   file: string;
   /** See the file comment: FULL (default) survives power loss, NORMAL only process death. */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * `worker` (default for a file): a writer thread owns the write connection,
+   * so a commit's fsync does not block the event loop and group commits grow
+   * with load. `inline`: appends run on this thread (always for ':memory:').
+   */
+  writer?: 'worker' | 'inline';
   /** How long a writer waits for another connection's write lock. Default 5,000 ms. */
   busyTimeoutMs?: number;
   /** How often subscriptions look for appends made by other processes. Default 100 ms. */
@@ -165,9 +179,12 @@ interface PendingAppend {
   recordedAt: string;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
-  result: AppendResult | undefined;
-  error: unknown;
 }
+
+type WriterMessage =
+  | { type: 'ready' }
+  | { type: 'closed' }
+  | { type: 'appended'; id: number; outcomes?: AppendOutcome[]; failure?: { busy: boolean; message: string } };
 
 export class SqliteEventStore implements EventStore {
   readonly name: string;
@@ -179,11 +196,7 @@ export class SqliteEventStore implements EventStore {
   readonly #subscriptions = new Set<Subscription>();
   #closed = false;
   readonly #sql: {
-    commit: Statement<[string, string], string>;
     version: Statement<[string], number>;
-    insertEvent: Statement<[string, number, string, number, string, string, string]>;
-    upsertStream: Statement<[string, number]>;
-    insertCommit: Statement<[string, string, string]>;
     readStream: Statement<[string, number, number], EventRow>;
     readAll: Statement<[number, number], EventRow>;
     saveSnapshot: Statement<[string, number, string, string, string]>;
@@ -197,16 +210,7 @@ export class SqliteEventStore implements EventStore {
     this.#pollIntervalMs = options.pollIntervalMs ?? 100;
     this.#pageSize = options.pageSize ?? 500;
     this.#sql = {
-      commit: db.prepare<[string, string], string>('SELECT result FROM commits WHERE stream = ? AND commit_id = ?').pluck(),
       version: db.prepare<[string], number>('SELECT version FROM streams WHERE stream = ?').pluck(),
-      insertEvent: db.prepare(
-        `INSERT INTO events (stream, version, type, schema_version, data, metadata, recorded_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      upsertStream: db.prepare(
-        'INSERT INTO streams (stream, version) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET version = excluded.version',
-      ),
-      insertCommit: db.prepare('INSERT INTO commits (stream, commit_id, result) VALUES (?, ?, ?)'),
       readStream: db.prepare(
         `SELECT position, stream, version, type, schema_version, data, metadata FROM events
          WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?`,
@@ -222,94 +226,112 @@ export class SqliteEventStore implements EventStore {
       ),
       loadSnapshot: db.prepare('SELECT version, schema, state FROM snapshots WHERE stream = ?'),
     };
-    const sql = this.#sql;
-    const append = db.transaction(
-      (
-        stream: string,
-        events: readonly { type: string; schemaVersion: number; data: string; metadata: string }[],
-        options: AppendOptions,
-        recordedAt: string,
-      ): AppendResult => {
-        if (options.commitId !== undefined) {
-          const previous = sql.commit.get(stream, options.commitId);
-          if (previous !== undefined) return { ...(JSON.parse(previous) as AppendResult), duplicate: true };
-        }
-        const actual = sql.version.get(stream) ?? 0;
-        if (!expectedVersionHolds(options.expectedVersion, actual)) {
-          throw new StreamVersionConflictError(stream, options.expectedVersion, actual);
-        }
-        let firstPosition = 0;
-        let lastPosition = 0;
-        events.forEach((e, i) => {
-          const info = sql.insertEvent.run(stream, actual + i + 1, e.type, e.schemaVersion, e.data, e.metadata, recordedAt);
-          lastPosition = Number(info.lastInsertRowid);
-          if (i === 0) firstPosition = lastPosition;
-        });
-        const result: AppendResult = {
-          nextExpectedVersion: actual + events.length,
-          firstPosition,
-          lastPosition,
-          duplicate: false,
-        };
-        sql.upsertStream.run(stream, result.nextExpectedVersion);
-        if (options.commitId !== undefined) sql.insertCommit.run(stream, options.commitId, JSON.stringify(result));
-        return result;
-      },
-    );
-    // Appends queued in one turn of the event loop share one IMMEDIATE
-    // transaction, hence one fsync: each runs in its own savepoint (a nested
-    // better-sqlite3 transaction), so one append's version conflict rolls back
-    // only that append. Many partitions committing at once then cost one disk
-    // flush, which is what makes synchronous = FULL affordable.
-    this.#appendBatch = db.transaction((batch: PendingAppend[]) => {
-      for (const item of batch) {
-        try {
-          item.result = append(item.stream, item.rows, item.options, item.recordedAt);
-        } catch (error) {
-          item.error = error;
-        }
-      }
-    });
+    this.#appendInline = createAppender(db);
+    if (options.writer !== 'inline' && options.file !== ':memory:') {
+      this.#writer = new Worker(new URL('./sqlite-writer.mjs', import.meta.url), {
+        workerData: { file: options.file, synchronous: options.synchronous ?? 'FULL', busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)) },
+      });
+      this.#writer.on('message', (message: WriterMessage) => this.#onWriterMessage(message));
+      this.#writer.on('error', (error) => this.#failInFlight(new StoreUnavailableError('the SQLite writer thread failed', { cause: error })));
+      this.#writer.unref();
+    }
   }
 
-  readonly #appendBatch: { immediate(batch: PendingAppend[]): void };
+  readonly #appendInline: (batch: readonly AppendItem[]) => AppendOutcome[];
+  /** The writer thread (a file store); undefined = appends run inline on this thread. */
+  readonly #writer: Worker | undefined;
   #queue: PendingAppend[] = [];
   #flushScheduled = false;
+  /** The batch the writer thread is making durable; at most one at a time. */
+  #inFlight: PendingAppend[] | undefined;
+  #batchId = 0;
+  #writerClosed: (() => void) | undefined;
 
   #enqueue(item: PendingAppend): void {
     this.#queue.push(item);
-    if (this.#flushScheduled) return;
+    if (this.#flushScheduled || this.#inFlight !== undefined) return;
     this.#flushScheduled = true;
     setImmediate(() => this.#flush());
   }
 
+  /** Hands everything queued to the writer (or writes it inline), as one transaction. */
   #flush(): void {
     this.#flushScheduled = false;
+    if (this.#inFlight !== undefined || this.#queue.length === 0) return;
     const batch = this.#queue;
     this.#queue = [];
-    if (batch.length === 0) return;
     if (this.#closed) {
       for (const item of batch) item.reject(new StoreClosedError(this.name));
       return;
     }
-    try {
-      this.#appendBatch.immediate(batch);
-    } catch (error) {
-      const failure = isBusy(error)
-        ? new StoreUnavailableError('append: the event store file stayed locked', { cause: error })
-        : error;
-      for (const item of batch) item.reject(failure);
+    const items: AppendItem[] = batch.map((p) => ({
+      stream: p.stream,
+      rows: p.rows,
+      expectedVersion: p.options.expectedVersion,
+      commitId: p.options.commitId,
+      recordedAt: p.recordedAt,
+    }));
+    if (this.#writer !== undefined) {
+      this.#inFlight = batch;
+      this.#writer.ref();
+      this.#writer.postMessage({ type: 'append', id: ++this.#batchId, batch: items });
       return;
     }
-    let wrote = false;
-    for (const item of batch) {
-      if (item.result !== undefined) {
-        wrote ||= !item.result.duplicate;
-        item.resolve(item.result);
-      } else {
-        item.reject(item.error);
-      }
+    let outcomes: AppendOutcome[];
+    try {
+      outcomes = this.#appendInline(items);
+    } catch (error) {
+      this.#failBatch(batch, isBusyError(error) ? new StoreUnavailableError('append: the event store file stayed locked', { cause: error }) : error);
+      return;
     }
+    this.#settle(batch, outcomes);
+  }
+
+  #onWriterMessage(message: WriterMessage): void {
+    if (message.type === 'closed') {
+      this.#writerClosed?.();
+      return;
+    }
+    if (message.type !== 'appended') return;
+    const batch = this.#inFlight ?? [];
+    this.#inFlight = undefined;
+    this.#writer?.unref();
+    if (message.failure !== undefined) {
+      this.#failBatch(
+        batch,
+        new StoreUnavailableError(message.failure.busy ? 'append: the event store file stayed locked' : `append failed: ${message.failure.message}`),
+      );
+    } else {
+      this.#settle(batch, message.outcomes ?? []);
+    }
+    // Everything that queued while the writer was busy is the next group commit.
+    if (this.#queue.length > 0 && !this.#flushScheduled) this.#flush();
+  }
+
+  #failInFlight(error: unknown): void {
+    const batch = this.#inFlight ?? [];
+    this.#inFlight = undefined;
+    this.#failBatch(batch, error);
+  }
+
+  #failBatch(batch: PendingAppend[], error: unknown): void {
+    for (const item of batch) item.reject(error);
+  }
+
+  #settle(batch: PendingAppend[], outcomes: readonly AppendOutcome[]): void {
+    let wrote = false;
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined) item.reject(new StoreUnavailableError('append: no answer from the writer'));
+      else if ('result' in outcome) {
+        wrote ||= !outcome.result.duplicate;
+        item.resolve(outcome.result);
+      } else if ('conflict' in outcome) {
+        item.reject(new StreamVersionConflictError(outcome.conflict.stream, outcome.conflict.expected, outcome.conflict.actual));
+      } else {
+        item.reject(new Error(`append to ${item.stream} failed: ${outcome.error.message}`));
+      }
+    });
     if (wrote) for (const wake of this.#wakers) wake();
   }
 
@@ -348,7 +370,7 @@ export class SqliteEventStore implements EventStore {
       metadata: toJson(recordedMetadata(e.metadata, recordedAt), `metadata of event ${i} (${e.type})`),
     }));
     return new Promise((resolve, reject) => {
-      this.#enqueue({ stream, rows, options, recordedAt, resolve, reject, result: undefined, error: undefined });
+      this.#enqueue({ stream, rows, options, recordedAt, resolve, reject });
     });
   }
 
@@ -414,8 +436,18 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     // Appends already accepted are written, not dropped.
-    this.#flush();
+    while (this.#inFlight !== undefined || this.#queue.length > 0) {
+      if (this.#inFlight === undefined) this.#flush();
+      else await new Promise((r) => setTimeout(r, 1));
+    }
     this.#closed = true;
+    if (this.#writer !== undefined) {
+      const closed = new Promise<void>((r) => (this.#writerClosed = r));
+      this.#writer.ref();
+      this.#writer.postMessage({ type: 'close' });
+      await closed;
+      await this.#writer.terminate();
+    }
     await Promise.all([...this.#subscriptions].map((s) => s.close()));
     this.#db.close();
   }
