@@ -39,6 +39,7 @@ import { Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { outboxRoutes } from './outbox/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { reservationRoutes } from './reservations/routes.js';
+import { roundsPlugin } from './rounds/plugin.js';
 import type { Db } from './storage/db.js';
 
 export interface GatewaySettings {
@@ -224,6 +225,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(paymentRoutes, ctx);
   await app.register(outboxRoutes, ctx);
   await app.register(eventRoutes, ctx);
+  await app.register(roundsPlugin, ctx);
 
   let purge: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {

@@ -177,7 +177,8 @@ export async function startGateway(options: StartOptions = {}): Promise<Gateway>
       body = JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(url + path, { method, headers, ...(body === undefined ? {} : { body }) });
+    // A Buffer is a valid fetch body at run time; @types/node 20's BodyInit does not list it.
+    const res = await fetch(url + path, { method, headers, ...(body === undefined ? {} : { body }) } as RequestInit);
     const text = await res.text();
     let parsed: unknown = text;
     if (text.length > 0 && (res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(text);
