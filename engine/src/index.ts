@@ -18,3 +18,6 @@ export { Engine, type EngineCommand, type EngineOptions, type ExecuteOptions, ty
 export * from './availability/index.js';
 export * from './expiry/index.js';
 export { customerUnitKey } from './site/state.js';
+export { seriesPatternSchema, occurrencesOf, type SeriesPattern } from './series/pattern.js';
+export { occurrenceId } from './series/decide.js';
+export type { SeriesView } from './site/state.js';

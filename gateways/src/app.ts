@@ -40,6 +40,7 @@ import { outboxRoutes } from './outbox/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { reservationRoutes } from './reservations/routes.js';
 import { roundsPlugin } from './rounds/plugin.js';
+import { seriesRoutes } from './series/routes.js';
 import type { Db } from './storage/db.js';
 
 export interface GatewaySettings {
@@ -225,6 +226,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(paymentRoutes, ctx);
   await app.register(outboxRoutes, ctx);
   await app.register(eventRoutes, ctx);
+  await app.register(seriesRoutes, ctx);
   await app.register(roundsPlugin, ctx);
 
   let purge: NodeJS.Timeout | undefined;

@@ -53,6 +53,7 @@ export class Engine {
   private readonly sites = new Map<string, Promise<SiteActor>>();
   private readonly unitSite = new Map<string, string>();
   private readonly reservationSite = new Map<string, string>();
+  private readonly seriesSite = new Map<string, string>();
 
   private constructor(
     readonly store: EventStore,
@@ -82,6 +83,10 @@ export class Engine {
     return this.reservationSite.get(reservationId);
   }
 
+  siteOfSeries(seriesId: string): string | undefined {
+    return this.seriesSite.get(seriesId);
+  }
+
   /** The actor of a site partition, loading it on first use. */
   site(siteId: string): Promise<SiteActor> {
     let actor = this.sites.get(siteId);
@@ -96,6 +101,7 @@ export class Engine {
         a.read((state) => {
           for (const unitId of state.units.keys()) this.unitSite.set(unitId, siteId);
           for (const id of state.reservations.keys()) this.reservationSite.set(id, siteId);
+          for (const id of state.series.keys()) this.seriesSite.set(id, siteId);
         });
         return a;
       });
@@ -107,8 +113,9 @@ export class Engine {
 
   private track(siteId: string, events: RecordedEvent[]): void {
     for (const e of events) {
-      const data = e.data as { unit?: { unitId: string }; reservationId?: string };
+      const data = e.data as { unit?: { unitId: string }; reservationId?: string; seriesId?: string };
       if (e.type === 'UnitDefined' && data.unit) this.unitSite.set(data.unit.unitId, siteId);
+      else if (e.type === 'SeriesCreated' && data.seriesId) this.seriesSite.set(data.seriesId, siteId);
       else if ((e.type === 'ReservationRequested' || e.type === 'TimeBlocked') && data.reservationId) {
         this.reservationSite.set(data.reservationId, siteId);
       }
@@ -118,8 +125,11 @@ export class Engine {
   /** Which site partition decides a command, if it can be told. */
   routeOf(command: SiteCommandInput, options: ExecuteOptions = {}): string | undefined {
     if (options.siteId !== undefined) return options.siteId;
-    const data = command.data as { site?: { siteId: string }; unitId?: string; reservationId?: string };
+    const data = command.data as { site?: { siteId: string }; unitId?: string; reservationId?: string; seriesId?: string };
     if (command.type === 'DefineSite') return data.site?.siteId;
+    if ((command.type === 'ChangeSeries' || command.type === 'CancelSeries') && data.seriesId !== undefined) {
+      return this.seriesSite.get(data.seriesId);
+    }
     if (command.type !== 'RequestReservation' && command.type !== 'BlockTime' && data.reservationId !== undefined) {
       const site = this.reservationSite.get(data.reservationId);
       if (site !== undefined) return site;
@@ -149,7 +159,10 @@ export class Engine {
     }
     const siteId = this.routeOf(siteCommand, options);
     if (siteId === undefined) {
-      const data = siteCommand.data as { unitId?: string; reservationId?: string };
+      const data = siteCommand.data as { unitId?: string; reservationId?: string; seriesId?: string };
+      if (siteCommand.type === 'ChangeSeries' || siteCommand.type === 'CancelSeries') {
+        return fail('UNKNOWN_SERIES', `Series ${data.seriesId ?? ''} does not exist.`, { field: 'seriesId' });
+      }
       return data.unitId !== undefined
         ? fail('UNKNOWN_UNIT', `Reservation unit ${data.unitId} does not exist.`, { field: 'unitId' })
         : data.reservationId !== undefined
