@@ -10,7 +10,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Engine, loadCatalogue, openStore, readCatalogueFile, type StoreConfig } from '@vuoro/engine';
+import { accessPlugin } from './access/plugin.js';
+import { outboxDoorCodes } from './access/door-codes.js';
 import { buildApp } from './app.js';
+import { startMqttGateway } from './mqtt/index.js';
 import { ensureAdminKey, rotateDemoKey, DEMO_CHANNEL } from './auth/bootstrap.js';
 import { appSettings, readConfig, type Config } from './config.js';
 import { Metrics } from './ops/metrics.js';
@@ -39,6 +42,9 @@ async function main(): Promise<void> {
   const db = openDb(join(config.DATA_DIR, 'gateway.sqlite'));
   const app = await buildApp({ engine, db, metrics, settings: appSettings(config) });
   const log = app.log;
+  // Doors, key cabinets and sensors: an embedded MQTT broker on 1884 by default (MQTT_* in mqtt/config.ts).
+  const mqtt = await startMqttGateway({ store, log: log.child({ component: 'mqtt' }) });
+  await app.register(accessPlugin, { access: mqtt.access, doorCodes: outboxDoorCodes(db, app.vuoro.outbox), mqtt: { urls: mqtt.urls, tree: mqtt.tree } });
 
   if (config.LOAD_CATALOGUE) {
     const report = await loadCatalogue(engine, await readCatalogueFile(config.CATALOGUE_FILE));
@@ -60,6 +66,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down: finishing requests and commands in flight');
     try {
       await app.close();
+      await mqtt.close();
       await engine.close();
       await store.close();
       db.close();

@@ -1,0 +1,27 @@
+/** The public surface of @vuoro/access-control. */
+export * from './errors.js';
+export * from './events.js';
+export * from './topics.js';
+export * from './messages.js';
+export * from './devices/acl.js';
+export * from './crypto/codes.js';
+export * from './crypto/jws.js';
+export * from './credentials/windows.js';
+export { CredentialPlanner, DEFAULT_PLANNER_POLICY, type DesiredCredential, type HolderRef, type PlannerPolicy } from './credentials/planner.js';
+export * from './site/commands.js';
+export * from './site/state.js';
+export { accessDecider } from './site/decider.js';
+export { authorize, type Decision } from './decisions/authorize.js';
+export { DEFAULT_LOCKOUT, LockoutTracker, type LockoutPolicy } from './decisions/lockout.js';
+export { OnlineAuthorizer, type AuthOutcome, type OnlineAuthorizerOptions } from './decisions/online.js';
+export * from './allowlist/document.js';
+export { buildAllowList, credentialsAtDoor } from './allowlist/build.js';
+export { LockController, MAX_COMMAND_LIFETIME_MS, type AllowListRejection, type CommandRejection, type LockOptions, type OfflineDecision } from './lock/lock.js';
+export { DEFAULT_OCCUPANCY_POLICY, OccupancyTracker, type OccupancyEvent, type OccupancyPolicy } from './occupancy/debounce.js';
+export { AccessControl, newCredentialId, type AccessControlOptions, type AccessOutbound, type DoorStatus, type ProvisionedDevice } from './runtime/access-control.js';
+export { AllowListPublisher, DEFAULT_ALLOWLIST_POLICY, type AllowListPolicy } from './runtime/allowlists.js';
+export { CredentialSync, SYNC_CHECKPOINT_STREAM } from './runtime/credential-sync.js';
+export { EventLog } from './runtime/log.js';
+export { RecordingLogger, silentLogger, type AccessLogger } from './runtime/logger.js';
+export type { DoorCodeDelivery, DoorCodeMailer, DoorCodeMessage } from './runtime/mailer.js';
+export { loadOrCreatePepper, loadOrCreateSigner } from './runtime/secrets.js';
