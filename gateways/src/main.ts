@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Engine, loadCatalogue, openStore, readCatalogueFile, type StoreConfig } from '@vuoro/engine';
 import { accessPlugin } from './access/plugin.js';
 import { outboxDoorCodes } from './access/door-codes.js';
+import { analyticsPlugin, startAnalytics } from './analytics/index.js';
 import { buildApp } from './app.js';
 import { startMqttGateway } from './mqtt/index.js';
 import { ensureAdminKey, rotateDemoKey, DEMO_CHANNEL } from './auth/bootstrap.js';
@@ -42,6 +43,14 @@ async function main(): Promise<void> {
   const db = openDb(join(config.DATA_DIR, 'gateway.sqlite'));
   const app = await buildApp({ engine, db, metrics, settings: appSettings(config) });
   const log = app.log;
+  // Read models for analysts (utilization, cost of vacancy, SLA) and the dashboard at /dashboard.
+  const analytics = await startAnalytics({
+    store,
+    dataDir: config.DATA_DIR,
+    ...(config.STORE === 'sqlite' ? { storeFile: join(config.DATA_DIR, 'vuoro.sqlite') } : {}),
+    onError: (projection, error) => log.error({ err: error, projection }, 'projection failed'),
+  });
+  await app.register(analyticsPlugin, { ...analytics.plugin, registry: metrics.registry });
   // Doors, key cabinets and sensors: an embedded MQTT broker on 1884 by default (MQTT_* in mqtt/config.ts).
   const mqtt = await startMqttGateway({ store, log: log.child({ component: 'mqtt' }) });
   await app.register(accessPlugin, { access: mqtt.access, doorCodes: outboxDoorCodes(db, app.vuoro.outbox), mqtt: { urls: mqtt.urls, tree: mqtt.tree } });
@@ -67,6 +76,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await mqtt.close();
+      await analytics.close();
       await engine.close();
       await store.close();
       db.close();
