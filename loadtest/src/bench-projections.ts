@@ -399,17 +399,13 @@ async function main(): Promise<void> {
     }
   }
 
-  // Live: append at LIVE_RATE events/s (continuing the year) while the runner follows.
+  // Live: append at LIVE_RATE events/s (continuing the year) while the runner follows. An event may be
+  // applied before its append returns here, so both times are kept and matched at the end.
   const appendedAt = new Map<number, number>();
-  const lag = new LatencyRecorder();
+  const committedAt = new Map<number, number>();
   hook.onCommit = (info) => {
-    for (const e of info.events) {
-      const a = appendedAt.get(e.position);
-      if (a !== undefined) {
-        lag.record(info.committedAt - a);
-        appendedAt.delete(e.position);
-      }
-    }
+    const at = performance.timeOrigin + performance.now();
+    for (const e of info.events) committedAt.set(e.position, at);
   };
   const r = createRng(7);
   const pending = new Map<number, Planned[]>();
@@ -442,7 +438,9 @@ async function main(): Promise<void> {
     );
   }
   const liveSeconds = (performance.now() - tl) / 1000;
-  while (appendedAt.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  while ([...appendedAt.keys()].some((p) => !committedAt.has(p))) await new Promise((resolve) => setTimeout(resolve, 20));
+  const lag = new LatencyRecorder();
+  for (const [p, a] of appendedAt) lag.record(Math.max(0, (committedAt.get(p) as number) - a));
   const achievedRate = k / liveSeconds;
   log(`live: ${k.toLocaleString('en-US')} events at ${achievedRate.toFixed(0)}/s (${behind} ticks late); lag p50 ${lag.percentileMs(50).toFixed(1)} ms, p99 ${lag.percentileMs(99).toFixed(1)} ms`);
   await runner.close();

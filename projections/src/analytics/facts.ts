@@ -11,8 +11,9 @@
  *
  *   leaf level   f_day (leaf, day), f_month (leaf, month)
  *   site level   s_day (site, day), s_month (site, month), s_mdh (site, month, weekday, hour)
+ *   city level   c_day (day), c_month (month), c_mdh (month, weekday, hour)
  *
- * and the same for the customer-group columns (g_*, gs_*).
+ * and the same for the customer-group columns (g_*, gs_*, gc_*).
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { HOUR_MS, dayKeys, hourKeys, type DayKeys, type HourKeys } from '../time/buckets.js';
@@ -43,10 +44,13 @@ const ROLLUPS: readonly Rollup[] = [
     key: (_l, site, h) => [site, h.month, h.dow, h.hod],
     id: (_l, site, h) => ((site * 2 ** 18 + h.month) * 8 + h.dow) * 32 + h.hod,
   },
+  { f: 'c_day', g: 'gc_day', keyCols: ['day', 'dow', 'week', 'month'], key: (_l, _s, h, d) => [h.day, d.dow, d.week, d.month], id: (_l, _s, h) => h.day },
+  { f: 'c_month', g: 'gc_month', keyCols: ['month'], key: (_l, _s, h) => [h.month], id: (_l, _s, h) => h.month },
+  { f: 'c_mdh', g: 'gc_mdh', keyCols: ['month', 'dow', 'hod'], key: (_l, _s, h) => [h.month, h.dow, h.hod], id: (_l, _s, h) => (h.month * 8 + h.dow) * 32 + h.hod },
 ];
 
 /** How many leading key columns identify a rollup row (the rest are attributes of the key). */
-const IDENTITY: Record<string, number> = { f_day: 2, f_month: 2, s_day: 2, s_month: 2, s_mdh: 4 };
+const IDENTITY: Record<string, number> = { f_day: 2, f_month: 2, s_day: 2, s_month: 2, s_mdh: 4, c_day: 1, c_month: 1, c_mdh: 3 };
 
 const fNames = F_COLS.join(', ');
 const gNames = G_COLS.join(', ');

@@ -46,7 +46,7 @@ export interface AnalyticsProjectionOptions {
 }
 
 /** Bumped whenever a table or the meaning of a figure changes: stored read models of another version are rebuilt. */
-export const ANALYTICS_VERSION = 1;
+export const ANALYTICS_VERSION = 2;
 
 export function analyticsProjection(options: AnalyticsProjectionOptions = {}): Projection {
   return {

@@ -92,10 +92,12 @@ interface Acc {
   openCost: number;
 }
 
+type Spatial = 'leaf' | 'site' | 'city';
+
 interface Part {
   f: AnalyticsTable;
   g: AnalyticsTable;
-  spatial: 'leaf' | 'site';
+  spatial: Spatial;
   where: string;
   params: number[];
 }
@@ -199,18 +201,18 @@ export class AnalyticsReadModel {
   /**
    * Which tables answer a range: whole months from a monthly rollup (or the
    * month x weekday x hour one when hours of the day are asked for), the
-   * ragged ends from daily (or hourly) rows. Site-level rollups when the
-   * question needs no finer place than a site; leaf level otherwise.
+   * ragged ends from daily (or hourly) rows. City-wide rollups when the
+   * question names no place, site-level ones when it needs no finer place
+   * than a site, leaf level otherwise.
    */
-  private parts(fromDay: number, toDay: number, time: 'hour' | 'day' | 'month' | 'hod', spatial: 'leaf' | 'site'): Part[] {
-    const dayPart = (a: number, b: number): Part => ({
-      f: spatial === 'leaf' ? 'f_day' : 's_day',
-      g: spatial === 'leaf' ? 'g_day' : 'gs_day',
-      spatial,
-      where: 'day BETWEEN ? AND ?',
-      params: [a, b],
-    });
-    // There is no site-level hour table: hourly rows are read per leaf (of the site, when one is asked for).
+  private parts(fromDay: number, toDay: number, time: 'hour' | 'day' | 'month' | 'hod', spatial: Spatial): Part[] {
+    const prefix = { leaf: ['f_', 'g_'], site: ['s_', 'gs_'], city: ['c_', 'gc_'] }[spatial] as [string, string];
+    const table = (level: string): [AnalyticsTable, AnalyticsTable] => [`${prefix[0]}${level}` as AnalyticsTable, `${prefix[1]}${level}` as AnalyticsTable];
+    const dayPart = (a: number, b: number): Part => {
+      const [f, g] = table('day');
+      return { f, g, spatial, where: 'day BETWEEN ? AND ?', params: [a, b] };
+    };
+    // There is only a leaf-level hour table: hourly rows are read per leaf (of the site, when one is asked for).
     const hourPart = (a: number, b: number): Part => ({
       f: 'f_hour',
       g: 'g_hour',
@@ -231,11 +233,8 @@ export class AnalyticsReadModel {
     }
     const edge = time === 'hod' ? hourPart : dayPart;
     if (firstFull === undefined || lastFull === undefined) return [edge(fromDay, toDay)];
-    const whole: Part =
-      time === 'hod'
-        ? { f: 's_mdh', g: 'gs_mdh', spatial: 'site', where: 'month BETWEEN ? AND ?', params: [firstFull, lastFull] }
-        : { f: spatial === 'leaf' ? 'f_month' : 's_month', g: spatial === 'leaf' ? 'g_month' : 'gs_month', spatial, where: 'month BETWEEN ? AND ?', params: [firstFull, lastFull] };
-    const out: Part[] = [whole];
+    const [f, g] = table(time === 'hod' ? 'mdh' : 'month');
+    const out: Part[] = [{ f, g, spatial, where: 'month BETWEEN ? AND ?', params: [firstFull, lastFull] }];
     const headEnd = firstDayOfMonth(firstFull) - 1;
     const tailStart = firstDayOfMonth(nextMonth(lastFull));
     if (headEnd >= fromDay) out.push(edge(fromDay, headEnd));
@@ -244,12 +243,13 @@ export class AnalyticsReadModel {
   }
 
   /**
-   * Sums of the fact columns grouped by the requested dimensions. `g` holds
-   * the customer-group columns (for one group when the filter names one, or
-   * per group when grouping by it); with `costs`, every leaf-year is priced
-   * at its own rate, so the rows are read per leaf and month.
+   * Sums of the fact columns grouped by the requested dimensions, and their
+   * total over the whole selection, in one pass. `g` holds the customer-group
+   * columns (for one group when the filter names one, or per group when
+   * grouping by it); with `costs`, every leaf-year is priced at its own rate,
+   * so the rows are read per leaf and month.
    */
-  private facts(c: Ctx, q: AnalyticsQuery, options: { costs?: boolean } = {}): Acc[] {
+  private facts(c: Ctx, q: AnalyticsQuery, options: { costs?: boolean } = {}): { groups: Acc[]; total: Acc } {
     const { fromDay, toDay } = this.days(q);
     const leaves = this.leaves(c.cat, q);
     const grp = this.groupFilter(c.cat, q);
@@ -259,7 +259,8 @@ export class AnalyticsReadModel {
     const needDow = dims.has('weekday');
     const needMonth = dims.has('month') || dims.has('season') || dims.has('year') || options.costs === true;
     const byLeaf = dims.has('space') || dims.has('unit') || options.costs === true;
-    const spatial: 'leaf' | 'site' = byLeaf || q.unitId !== undefined || q.spaceId !== undefined ? 'leaf' : 'site';
+    const spatial: Spatial =
+      byLeaf || q.unitId !== undefined || q.spaceId !== undefined ? 'leaf' : dims.has('site') || q.siteId !== undefined ? 'site' : 'city';
     const time = needHod ? (needDay ? 'hour' : 'hod') : needDay || needDow ? 'day' : 'month';
     const parts = this.parts(fromDay, toDay, time, spatial);
     const siteNo = q.siteId === undefined ? undefined : c.cat.sites.get(q.siteId)?.siteNo;
@@ -270,103 +271,116 @@ export class AnalyticsReadModel {
     if (needDow) timeCols.push('dow');
     if (needMonth && !needDay) timeCols.push('month');
     const placeCols = (part: Part): string[] =>
-      part.spatial === 'leaf' ? (byLeaf || dims.has('site') ? ['leaf_no'] : []) : dims.has('site') ? ['site_no'] : [];
-    const placeCond = (part: Part): string =>
-      part.spatial === 'leaf'
-        ? leaves === undefined
-          ? ''
-          : ` AND leaf_no IN (${leaves.join(',') || 'NULL'})`
-        : siteNo === undefined
-          ? q.siteId === undefined
-            ? ''
-            : ' AND 0'
-          : ` AND site_no = ${siteNo}`;
+      part.spatial === 'leaf' ? (byLeaf || dims.has('site') ? ['leaf_no'] : []) : part.spatial === 'site' && dims.has('site') ? ['site_no'] : [];
+    const placeCond = (part: Part): string => {
+      if (part.spatial === 'leaf') return leaves === undefined ? '' : ` AND leaf_no IN (${leaves.join(',') || 'NULL'})`;
+      if (part.spatial === 'site' && q.siteId !== undefined) return siteNo === undefined ? ' AND 0' : ` AND site_no = ${siteNo}`;
+      return '';
+    };
 
-    // Accumulators keyed by the dimension values.
-    const acc = new Map<string, Acc>();
-    const keyOf = (m: Map<Dimension, string | number>): string => q.groupBy.map((d) => m.get(d) ?? '').join('\u0001');
-    const expand = (row: Record<string, number>, grpNo: number | undefined): Map<Dimension, string | number>[] => {
-      const base = new Map<Dimension, string | number>();
-      const day = row.day;
-      const month = day !== undefined ? dayKeys(day).month : row.month;
-      for (const d of q.groupBy) {
-        if (d === 'hour') base.set(d, row.hod as number);
-        else if (d === 'weekday') base.set(d, row.dow as number);
-        else if (d === 'day') base.set(d, day as number);
-        else if (d === 'week') base.set(d, dayKeys(day as number).week);
-        else if (d === 'month') base.set(d, month as number);
-        else if (d === 'season') base.set(d, seasonOfMonth(month as number, this.seasons));
-        else if (d === 'year') base.set(d, Math.floor((month as number) / 100));
-        else if (d === 'customerGroup' && grpNo !== undefined) base.set(d, grpNo);
-      }
-      if (row.site_no !== undefined) base.set('site', c.cat.sitesByNo.get(row.site_no)?.siteId ?? '');
-      let out = [base];
+    // The place of a row: its leaf's spaces and units fan it out to several rows.
+    const placeValues = (row: Record<string, number>): { site?: string; spaces?: string[]; units?: string[] } => {
+      if (row.site_no !== undefined) return { site: c.cat.sitesByNo.get(row.site_no)?.siteId ?? '' };
       const leaf = row.leaf_no;
-      if (leaf !== undefined) {
-        const leafInfo = c.cat.spacesByNo.get(leaf);
-        if (dims.has('site')) for (const m of out) m.set('site', leafInfo?.siteId ?? '');
-        if (dims.has('space')) {
-          const spaces = leafInfo === undefined ? [] : [leafInfo.spaceId, ...c.cat.ancestorsOf(leafInfo.spaceId)];
-          out = out.flatMap((m) => spaces.map((s) => new Map(m).set('space', s)));
-        }
-        if (dims.has('unit')) {
-          const units = c.cat.unitsOfLeaf(leaf).map((u) => u.unitId);
-          out = out.flatMap((m) => units.map((u) => new Map(m).set('unit', u)));
-        }
-      }
-      return out;
+      if (leaf === undefined) return {};
+      const info = c.cat.spacesByNo.get(leaf);
+      return {
+        ...(dims.has('site') ? { site: info?.siteId ?? '' } : {}),
+        ...(dims.has('space') ? { spaces: info === undefined ? [] : [info.spaceId, ...c.cat.ancestorsOf(info.spaceId)] } : {}),
+        ...(dims.has('unit') ? { units: c.cat.unitsOfLeaf(leaf).map((u) => u.unitId) } : {}),
+      };
     };
-    const slot = (m: Map<Dimension, string | number>): Acc => {
-      const k = keyOf(m);
-      let a = acc.get(k);
-      if (a === undefined) {
-        a = { dims: m, f: new Float64Array(F_COLS.length), g: new Float64Array(G_COLS.length), vacancyCost: 0, openCost: 0 };
-        acc.set(k, a);
+    const timeValue = (d: Dimension, row: Record<string, number>): number | undefined => {
+      const day = row.day;
+      const month = day !== undefined ? dayKeys(day).month : (row.month as number);
+      switch (d) {
+        case 'hour':
+          return row.hod;
+        case 'weekday':
+          return row.dow;
+        case 'day':
+          return day;
+        case 'week':
+          return dayKeys(day as number).week;
+        case 'month':
+          return month;
+        case 'season':
+          return seasonOfMonth(month, this.seasons);
+        case 'year':
+          return Math.floor(month / 100);
+        default:
+          return undefined;
       }
-      return a;
     };
+    /** Every group (over the dimensions `order`) a row adds to, as [key, dimension values]. */
+    const groupsOf = (order: readonly Dimension[], row: Record<string, number>, grpNo: number | undefined): [string, (string | number)[]][] => {
+      const place = placeValues(row);
+      let combos: (string | number)[][] = [[]];
+      for (const d of order) {
+        let values: (string | number)[];
+        if (d === 'space') values = place.spaces ?? [];
+        else if (d === 'unit') values = place.units ?? [];
+        else if (d === 'site') values = [place.site ?? ''];
+        else if (d === 'customerGroup') values = [grpNo ?? ''];
+        else values = [timeValue(d, row) ?? ''];
+        combos = values.length === 1 ? combos.map((c0) => [...c0, values[0] as string | number]) : combos.flatMap((c0) => values.map((v) => [...c0, v]));
+      }
+      return combos.map((vals) => [vals.join('\u0001'), vals]);
+    };
+    const fresh = (order: readonly Dimension[], vals: (string | number)[]): Acc => ({
+      dims: new Map(order.map((d, k) => [d, vals[k] as string | number])),
+      f: new Float64Array(F_COLS.length),
+      g: new Float64Array(G_COLS.length),
+      vacancyCost: 0,
+      openCost: 0,
+    });
+    const total: Acc = fresh([], []);
     const select = (table: AnalyticsTable, cols: string[], sums: readonly string[], where: string): string =>
       `SELECT ${cols.length === 0 ? '' : `${cols.join(', ')}, `}${sums.map((x) => `SUM(${x}) AS ${x}`).join(', ')} FROM ${c.t(table)} WHERE ${where}${
         cols.length === 0 ? '' : ` GROUP BY ${cols.join(', ')}`
       }`;
 
     // f: open, occupancy, vacancy; with costs, priced per leaf-year.
+    const acc = new Map<string, Acc>();
     const rates = options.costs === true ? this.rates(c, fromDay, toDay, leaves) : undefined;
+    const byGroup = dims.has('customerGroup');
+    const fDims = byGroup ? q.groupBy.filter((d) => d !== 'customerGroup') : q.groupBy;
+    const addF = (a: Acc, row: Record<string, number>, r: number) => {
+      for (let k = 0; k < F_COLS.length; k++) a.f[k] = (a.f[k] as number) + ((row[F_COLS[k] as string] as number | null) ?? 0);
+      a.vacancyCost += ((row.vacant_ms as number | null) ?? 0) * r;
+      a.openCost += ((row.open_ms as number | null) ?? 0) * r;
+    };
     for (const part of parts) {
       const cols = [...placeCols(part), ...timeCols];
       for (const row of this.prepare(select(part.f, cols, F_COLS, `${part.where}${placeCond(part)}`)).all(...part.params) as Record<string, number>[]) {
         const year = row.day !== undefined ? dayKeys(row.day).year : row.month !== undefined ? Math.floor(row.month / 100) : 0;
         const r = rates === undefined || row.leaf_no === undefined ? 0 : (rates.get(`${row.leaf_no}:${year}`) ?? 0);
-        for (const m of expand(row, undefined)) {
-          const a = slot(m);
-          for (let k = 0; k < F_COLS.length; k++) a.f[k] = (a.f[k] as number) + ((row[F_COLS[k] as string] as number | null) ?? 0);
-          a.vacancyCost += ((row.vacant_ms as number | null) ?? 0) * r;
-          a.openCost += ((row.open_ms as number | null) ?? 0) * r;
+        addF(total, row, r);
+        for (const [key, vals] of groupsOf(fDims, row, undefined)) {
+          let a = acc.get(key);
+          if (a === undefined) {
+            a = fresh(fDims, vals);
+            acc.set(key, a);
+          }
+          addF(a, row, r);
         }
       }
     }
 
     // g: booked time by customer group. With groupBy=customerGroup, each group's row
     // carries the open time of its space and time (shared, not split).
-    const byGroup = dims.has('customerGroup');
     const gAcc = new Map<string, Acc>();
     for (const part of parts) {
       const cols = [...placeCols(part), ...timeCols, ...(byGroup ? ['grp_no'] : [])];
       const grpCond = grp === undefined ? '' : ` AND grp_no = ${grp}`;
       for (const row of this.prepare(select(part.g, cols, G_COLS, `${part.where}${placeCond(part)}${grpCond}`)).all(...part.params) as Record<string, number>[]) {
-        for (const m of expand(row, byGroup ? row.grp_no : undefined)) {
-          const k = keyOf(m);
-          let a = gAcc.get(k);
+        for (let j = 0; j < G_COLS.length; j++) total.g[j] = (total.g[j] as number) + ((row[G_COLS[j] as string] as number | null) ?? 0);
+        for (const [key, vals] of groupsOf(q.groupBy, row, byGroup ? row.grp_no : undefined)) {
+          let a = gAcc.get(key);
           if (a === undefined) {
-            const base = acc.get(keyOf(new Map([...m].filter(([d]) => d !== 'customerGroup'))));
-            a = {
-              dims: m,
-              f: base === undefined ? new Float64Array(F_COLS.length) : base.f,
-              g: new Float64Array(G_COLS.length),
-              vacancyCost: base?.vacancyCost ?? 0,
-              openCost: base?.openCost ?? 0,
-            };
-            gAcc.set(k, a);
+            const shared = acc.get(vals.filter((_, k) => q.groupBy[k] !== 'customerGroup').join('\u0001'));
+            a = { ...fresh(q.groupBy, vals), f: shared?.f ?? new Float64Array(F_COLS.length), vacancyCost: shared?.vacancyCost ?? 0, openCost: shared?.openCost ?? 0 };
+            gAcc.set(key, a);
           }
           for (let j = 0; j < G_COLS.length; j++) a.g[j] = (a.g[j] as number) + ((row[G_COLS[j] as string] as number | null) ?? 0);
         }
@@ -374,13 +388,13 @@ export class AnalyticsReadModel {
     }
     const empty = (a: Acc) => a.f.every((x) => x === 0) && a.g.every((x) => x === 0);
     // A group that booked nothing in a slice (say, its booking was cancelled) has no row there.
-    if (byGroup) return [...gAcc.values()].filter((a) => !a.g.every((x) => x === 0));
+    if (byGroup) return { groups: [...gAcc.values()].filter((a) => !a.g.every((x) => x === 0)), total };
     for (const [k, a] of gAcc) {
       const f = acc.get(k);
       if (f !== undefined) f.g = a.g;
       else acc.set(k, { ...a, f: new Float64Array(F_COLS.length) });
     }
-    return [...acc.values()].filter((a) => !empty(a));
+    return { groups: [...acc.values()].filter((a) => !empty(a)), total };
   }
 
   /** Cents per millisecond of open time of each leaf in each year the range touches: its annual cost over its open time that year. */
@@ -491,18 +505,6 @@ export class AnalyticsReadModel {
     };
   }
 
-  private total(c: Ctx, q: AnalyticsQuery, options: { costs?: boolean } = {}): Acc {
-    const all = this.facts(c, { ...q, groupBy: [] }, options);
-    const t: Acc = { dims: new Map(), f: new Float64Array(F_COLS.length), g: new Float64Array(G_COLS.length), vacancyCost: 0, openCost: 0 };
-    for (const a of all) {
-      for (let k = 0; k < F_COLS.length; k++) t.f[k] = (t.f[k] as number) + (a.f[k] as number);
-      for (let k = 0; k < G_COLS.length; k++) t.g[k] = (t.g[k] as number) + (a.g[k] as number);
-      t.vacancyCost += a.vacancyCost;
-      t.openCost += a.openCost;
-    }
-    return t;
-  }
-
   // --- reports ----------------------------------------------------------------------------
 
   /** Utilization (käyttöaste): booked, used, no-show and unbooked-use figures over open hours. */
@@ -546,7 +548,8 @@ export class AnalyticsReadModel {
       { key: 'unbookedUseHours', kind: 'hours', en: 'Unbooked use hours', fi: 'Varaamaton käyttö, tunnit' },
       { key: 'unbookedUseShare', kind: 'rate', en: 'Unbooked share of use', fi: 'Varaamattoman käytön osuus' },
     ];
-    return this.report(c, 'utilization', q, cols, this.facts(c, q), this.total(c, q), measures);
+    const { groups, total } = this.facts(c, q);
+    return this.report(c, 'utilization', q, cols, groups, total, measures);
   }
 
   /** Cost of vacancy (käyttämättömyyden hinta): vacant open hours at the cost per open hour, plus lost revenue at list price. */
@@ -580,8 +583,8 @@ export class AnalyticsReadModel {
       { key: 'lostRevenueCents', kind: 'cents', en: 'Lost revenue at list price (cents)', fi: 'Menetetyt tulot listahinnoin (senttiä)' },
       { key: 'costOfVacancyCents', kind: 'cents', en: 'Cost of vacancy (cents)', fi: 'Käyttämättömyyden hinta (senttiä)' },
     ];
-    const r = this.report(c, 'cost-of-vacancy', q, cols, this.facts(c, q, { costs: true }), this.total(c, q, { costs: true }), measures);
-    return r;
+    const { groups, total } = this.facts(c, q, { costs: true });
+    return this.report(c, 'cost-of-vacancy', q, cols, groups, total, measures);
   }
 
   /** Unbooked use: occupied time with no booking, in monitored hours. */
@@ -611,7 +614,8 @@ export class AnalyticsReadModel {
       { key: 'unbookedUseShare', kind: 'rate', en: 'Unbooked share of use', fi: 'Varaamattoman käytön osuus käytöstä' },
       { key: 'unbookedUseRate', kind: 'rate', en: 'Unbooked use per monitored open hour', fi: 'Varaamaton käyttö seurattua aukiolotuntia kohden' },
     ];
-    return this.report(c, 'unbooked-use', q, cols, this.facts(c, q), this.total(c, q), measures);
+    const { groups, total } = this.facts(c, q);
+    return this.report(c, 'unbooked-use', q, cols, groups, total, measures);
   }
 
   // --- per reservation: no-shows, SLA, exports ---------------------------------------------
@@ -885,29 +889,38 @@ export class AnalyticsReadModel {
       source: { checkpoint: c.checkpoint, appliedAt: c.appliedAt === null ? null : formatInstant(c.appliedAt) },
     };
 
-    // Door commands issued in the range.
+    // Door commands issued in the range: counted in SQL, round trips sorted here.
     const cmdParams: (string | number)[] = [rangeStart, rangeEnd];
     let cmdWhere = 'issued_at >= ? AND issued_at < ?';
     if (q.siteId !== undefined) {
       cmdWhere += ' AND site_id = ?';
       cmdParams.push(q.siteId);
     }
-    const cmds = this.prepare(`SELECT issued_at, expires_at, done_at, outcome FROM ${c.t('door_commands')} WHERE ${cmdWhere}`).all(...cmdParams) as {
-      issued_at: number;
-      expires_at: number;
-      done_at: number | null;
-      outcome: string | null;
-    }[];
-    const trips = cmds.filter((x) => x.done_at !== null && x.done_at <= asOf).map((x) => (x.done_at as number) - x.issued_at).sort((a, b) => a - b);
-    const unanswered = cmds.filter((x) => (x.done_at === null || x.done_at > asOf) && x.expires_at <= asOf).length;
+    const counts = this.prepare(
+      `SELECT COUNT(*) AS issued,
+              COALESCE(SUM(outcome = 'done' AND done_at <= @asOf), 0) AS done,
+              COALESCE(SUM(outcome = 'rejected' AND done_at <= @asOf), 0) AS rejected,
+              COALESCE(SUM((done_at IS NULL OR done_at > @asOf) AND expires_at <= @asOf), 0) AS unanswered,
+              COALESCE(SUM(done_at <= @asOf AND done_at - issued_at <= @promise), 0) AS within
+       FROM ${c.t('door_commands')} WHERE ${cmdWhere.replace('issued_at >= ? AND issued_at < ?', 'issued_at >= @from AND issued_at < @to').replace('site_id = ?', 'site_id = @site')}`,
+    ).get({ asOf, promise: doorPromise, from: rangeStart, to: rangeEnd, ...(q.siteId === undefined ? {} : { site: q.siteId }) }) as {
+      issued: number;
+      done: number;
+      rejected: number;
+      unanswered: number;
+      within: number;
+    };
+    const trips = (
+      this.prepare(`SELECT done_at - issued_at FROM ${c.t('door_commands')} WHERE ${cmdWhere} AND done_at <= ?`).pluck().all(...cmdParams, asOf) as number[]
+    ).sort((x, y) => x - y);
     const doorCommands = {
       promiseMs: doorPromise,
-      issued: cmds.length,
-      done: cmds.filter((x) => x.outcome === 'done' && (x.done_at as number) <= asOf).length,
-      rejected: cmds.filter((x) => x.outcome === 'rejected' && (x.done_at as number) <= asOf).length,
-      unanswered,
-      withinPromise: trips.filter((d) => d <= doorPromise).length,
-      withinPromiseShare: nullableRound(rate(trips.filter((d) => d <= doorPromise).length, trips.length + unanswered)),
+      issued: counts.issued,
+      done: counts.done,
+      rejected: counts.rejected,
+      unanswered: counts.unanswered,
+      withinPromise: counts.within,
+      withinPromiseShare: nullableRound(rate(counts.within, trips.length + counts.unanswered)),
       medianRoundTripMs: trips.length === 0 ? null : percentile(trips, 0.5),
       p95RoundTripMs: trips.length === 0 ? null : percentile(trips, 0.95),
     };

@@ -7,8 +7,8 @@
  * hour and customer group for what bookings add (`g_hour`). Every figure an
  * analyst sees is a sum of these columns over rows, so any grouping over any
  * date range is one aggregate; rollups keep the same columns so the big
- * ranges read fewer rows: per leaf by day and month, per site by day, month
- * and month x weekday x hour.
+ * ranges read fewer rows: per leaf by day and month, per site and for the
+ * whole city by day, month and month x weekday x hour.
  *
  *   open_ms        open time: opening hours (holidays, exceptions, closures in
  *                  the rules) minus time blocked for closure or maintenance
@@ -59,6 +59,12 @@ export const ANALYTICS_TABLES = [
   'gs_month',
   's_mdh',
   'gs_mdh',
+  'c_day',
+  'gc_day',
+  'c_month',
+  'gc_month',
+  'c_mdh',
+  'gc_mdh',
 ] as const;
 export type AnalyticsTable = (typeof ANALYTICS_TABLES)[number];
 
@@ -188,6 +194,18 @@ export function analyticsDdl(t: (name: AnalyticsTable) => string): string {
   CREATE TABLE ${t('gs_mdh')} (
     site_no INTEGER NOT NULL, month INTEGER NOT NULL, dow INTEGER NOT NULL, hod INTEGER NOT NULL, grp_no INTEGER NOT NULL, ${gCols()},
     PRIMARY KEY (site_no, month, dow, hod, grp_no)
+  ) WITHOUT ROWID;
+  CREATE TABLE ${t('c_day')} (day INTEGER PRIMARY KEY, dow INTEGER NOT NULL, week INTEGER NOT NULL, month INTEGER NOT NULL, ${fCols()}) WITHOUT ROWID;
+  CREATE TABLE ${t('gc_day')} (
+    day INTEGER NOT NULL, grp_no INTEGER NOT NULL, dow INTEGER NOT NULL, week INTEGER NOT NULL, month INTEGER NOT NULL, ${gCols()},
+    PRIMARY KEY (day, grp_no)
+  ) WITHOUT ROWID;
+  CREATE TABLE ${t('c_month')} (month INTEGER PRIMARY KEY, ${fCols()}) WITHOUT ROWID;
+  CREATE TABLE ${t('gc_month')} (month INTEGER NOT NULL, grp_no INTEGER NOT NULL, ${gCols()}, PRIMARY KEY (month, grp_no)) WITHOUT ROWID;
+  CREATE TABLE ${t('c_mdh')} (month INTEGER NOT NULL, dow INTEGER NOT NULL, hod INTEGER NOT NULL, ${fCols()}, PRIMARY KEY (month, dow, hod)) WITHOUT ROWID;
+  CREATE TABLE ${t('gc_mdh')} (
+    month INTEGER NOT NULL, dow INTEGER NOT NULL, hod INTEGER NOT NULL, grp_no INTEGER NOT NULL, ${gCols()},
+    PRIMARY KEY (month, dow, hod, grp_no)
   ) WITHOUT ROWID;
   `;
 }

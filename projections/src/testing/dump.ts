@@ -30,7 +30,7 @@ export function withoutZeroFacts(dump: Record<string, unknown[]>): Record<string
   const figures = ['open_ms', 'booked_ms', 'occ_ms', 'booked_occ_ms', 'mon_open_ms', 'mon_booked_ms', 'vacant_ms', 'lost_cents'];
   const out: Record<string, unknown[]> = {};
   for (const [table, rows] of Object.entries(dump)) {
-    if (!/^(f|g|s|gs)_/.test(table)) {
+    if (!/^(f|g|s|gs|c|gc)_/.test(table)) {
       out[table] = rows;
       continue;
     }
