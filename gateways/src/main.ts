@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   });
   await app.register(analyticsPlugin, { ...analytics.plugin, registry: metrics.registry });
   // Doors, key cabinets and sensors: an embedded MQTT broker on 1884 by default (MQTT_* in mqtt/config.ts).
-  const mqtt = await startMqttGateway({ store, log: log.child({ component: 'mqtt' }) });
+  const mqtt = await startMqttGateway({ store, log: log.child({ component: 'mqtt' }), registry: metrics.registry });
   await app.register(accessPlugin, { access: mqtt.access, doorCodes: outboxDoorCodes(db, app.vuoro.outbox), mqtt: { urls: mqtt.urls, tree: mqtt.tree } });
 
   if (config.LOAD_CATALOGUE) {

@@ -11,6 +11,7 @@
  */
 import type { AccessControl, AccessOutbound, FlattenedJws, InputRejection, TopicTree } from '@vuoro/access-control';
 import type { RateLimitedLog } from './log.js';
+import type { MqttMetrics } from './metrics.js';
 import type { IncomingMessage, MqttTransport } from './transport.js';
 
 export interface MqttGatewayOptions {
@@ -20,6 +21,8 @@ export interface MqttGatewayOptions {
   log: RateLimitedLog;
   /** Drops a device's connection (embedded broker only). */
   disconnect?: (deviceId: string, reason: string) => void;
+  /** Counts what operators alert on (metrics.ts). */
+  metrics?: MqttMetrics;
 }
 
 export class MqttGateway implements AccessOutbound {
@@ -74,6 +77,7 @@ export class MqttGateway implements AccessOutbound {
           case 'events': {
             const r = access.reportDoorEvent(t.siteId, t.doorId, m.payload);
             if (!r.ok) this.stats.rejected++;
+            else this.options.metrics?.doorEvent(t.siteId, t.doorId, m.payload);
             return;
           }
           case 'state': {
@@ -106,6 +110,7 @@ export class MqttGateway implements AccessOutbound {
     const outcome = this.options.access.authorize(siteId, doorId, m.payload);
     if (outcome.kind === 'rejected') this.stats.rejected++;
     if (outcome.kind === 'duplicate') this.stats.authDuplicates++;
+    this.options.metrics?.authDecided(siteId, doorId, outcome);
     const response = outcome.response;
     if (response === undefined) return;
     // QoS 0: a lost answer is a retry away, and a retry with the same request id gets the same answer.
@@ -130,6 +135,7 @@ export class MqttGateway implements AccessOutbound {
   async doorCommand(siteId: string, doorId: string, jws: FlattenedJws): Promise<void> {
     await this.options.transport.publish(this.options.tree.doorCommand(siteId, doorId), JSON.stringify(jws), { qos: 1, retain: false });
     this.stats.commandsPublished++;
+    this.options.metrics?.commandPublished(siteId, jws);
   }
 
   disconnectDevice(deviceId: string, reason: string): void {

@@ -22,10 +22,12 @@ import {
   type Signer,
 } from '@vuoro/access-control';
 import type { EventStore } from '@vuoro/engine';
+import type { Registry } from 'prom-client';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { readMqttConfig, type MqttConfig } from './config.js';
 import { DeviceAuth } from './device-auth.js';
 import { MqttGateway } from './gateway.js';
+import { MqttMetrics } from './metrics.js';
 import { RateLimitedLog } from './log.js';
 import { ClientTransport, EmbeddedTransport, type MqttTransport } from './transport.js';
 
@@ -44,6 +46,8 @@ export interface MqttGatewayDeps {
   access?: Partial<AccessControlOptions>;
   /** Wraps the embedded broker's device hooks (the benchmark adds its echo topics). */
   wrapHooks?: (hooks: ReturnType<DeviceAuth['hooks']>) => ReturnType<DeviceAuth['hooks']>;
+  /** The service's prom-client registry: device, door and command metrics go there (metrics.ts). */
+  registry?: Registry;
 }
 
 export interface RunningMqttGateway {
@@ -139,10 +143,12 @@ export async function startMqttGateway(deps: MqttGatewayDeps): Promise<RunningMq
     await broker?.close();
     throw error;
   }
+  const metrics = deps.registry === undefined ? undefined : new MqttMetrics(deps.registry, access, deps.clock);
   const gateway =
     transport === undefined
       ? undefined
-      : new MqttGateway({ access, transport, tree, log, ...(disconnect === undefined ? {} : { disconnect }) });
+      : new MqttGateway({ access, transport, tree, log, ...(disconnect === undefined ? {} : { disconnect }), ...(metrics === undefined ? {} : { metrics }) });
+  if (deps.registry !== undefined && gateway !== undefined) metrics?.watchGateway(deps.registry, gateway);
   await gateway?.start();
   if (gateway !== undefined) deps.log.info({ mode: config.MQTT_MODE, urls, prefix: tree.prefix }, 'MQTT gateway up');
   return {
@@ -165,6 +171,7 @@ export async function startMqttGateway(deps: MqttGatewayDeps): Promise<RunningMq
 
 export { readMqttConfig, type MqttConfig } from './config.js';
 export { MqttGateway } from './gateway.js';
+export { MqttMetrics, MQTT_METRIC_NAMES } from './metrics.js';
 export { DeviceAuth } from './device-auth.js';
 export { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 export { ClientTransport, EmbeddedTransport, type MqttTransport } from './transport.js';
