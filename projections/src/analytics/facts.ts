@@ -26,7 +26,7 @@ import { HOUR_MS, dayKeys, hourKeys, type DayKeys, type HourKeys } from '../time
 import { F, F_COLS, F_INPUTS, G_COLS, type AnalyticsTable } from './schema.js';
 
 const HOUR_SPAN = 2 ** 22;
-const MAX_CACHED = 1_500_000;
+const MAX_CACHED = 600_000;
 
 interface Rollup {
   /** Key columns, in the order `key` returns them. */

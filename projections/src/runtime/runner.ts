@@ -23,6 +23,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { EventStore, RecordedEvent, Subscription } from '@vuoro/engine';
 import { contextFor, physicalTable, type Projection, type ProjectionHandler } from './projection.js';
+import { WalCheckpointer } from './checkpointer.js';
 import { SlotStore, type SlotRole, type SlotState } from './state.js';
 
 export interface CommitInfo {
@@ -117,6 +118,7 @@ export class ProjectionRunner {
   private readonly rebuilding = new Map<string, Promise<RebuildReport>>();
   /** Resolves once every live projection has caught up with the feed as it was at start. */
   ready: Promise<void> = Promise.resolve();
+  private readonly checkpointer: WalCheckpointer | undefined;
 
   constructor(private readonly options: RunnerOptions) {
     this.slotStore = new SlotStore(options.db);
@@ -130,6 +132,7 @@ export class ProjectionRunner {
       if (names.has(p.name)) throw new RangeError(`two projections are named '${p.name}'`);
       names.add(p.name);
     }
+    this.checkpointer = WalCheckpointer.startFor(options.db, { onError: (message) => options.onError?.('*', new Error(`WAL checkpoint: ${message}`)) });
   }
 
   get db(): Db {
@@ -490,6 +493,7 @@ export class ProjectionRunner {
     await Promise.allSettled([...this.rebuilding.values()]);
     this.drain();
     for (const w of this.waiters.splice(0)) w.resolve();
+    await this.checkpointer?.close();
   }
 }
 

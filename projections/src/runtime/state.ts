@@ -62,6 +62,10 @@ export function openReadModelDb(file: string, options: { readonly?: boolean } = 
     // A read model is rebuilt from the log; NORMAL keeps it consistent after a
     // crash (the WAL), at the price of maybe re-applying the last batches.
     db.pragma('synchronous = NORMAL');
+    // A batch rewrites pages all over the fact tables: checkpointing every 1,000 pages (the
+    // default) put several checkpoints, each with its fsyncs, inside one live batch. The
+    // runner's WalCheckpointer checkpoints from another thread; this is only the backstop.
+    db.pragma('wal_autocheckpoint = 65536');
   }
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');

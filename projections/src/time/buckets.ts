@@ -76,7 +76,7 @@ export function hourKeys(hour: number): HourKeys {
     const day = localDayNumber(at);
     const d = dayKeys(day);
     k = Object.freeze({ hour, day, hod: Math.floor(localMinutesOf(at) / 60), dow: d.dow, month: d.month });
-    if (hourKeyCache.size > 2_000_000) hourKeyCache.clear();
+    if (hourKeyCache.size > 200_000) hourKeyCache.clear(); // small: a big map of objects makes every major GC slower
     hourKeyCache.set(hour, k);
   }
   return k;
