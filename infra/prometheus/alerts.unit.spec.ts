@@ -29,7 +29,7 @@ const rules = alerts.groups.flatMap((g) => g.rules);
 /** What the service registers: the real modules on one registry, as main.ts wires them. */
 function exported(): Set<string> {
   const metrics = new Metrics();
-  registerProjectionMetrics(metrics.registry, { lag: async () => [], status: () => [] });
+  registerProjectionMetrics(metrics.registry, { lag: async () => [], status: () => [] }, { handlingBacklog: () => ({ pending: 0, overdue: 0 }) });
   const mqtt = new Registry();
   const gatewayMetrics = new MqttMetrics(mqtt, { siteIds: () => [] } as unknown as AccessControl);
   gatewayMetrics.watchGateway(mqtt, { stats: { received: 0, rejected: 0 }, transport: { kind: 'embedded' } as MqttTransport });

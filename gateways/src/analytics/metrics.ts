@@ -13,7 +13,13 @@ export interface LagSource {
   status(): SlotStatusView[];
 }
 
-export function registerProjectionMetrics(registry: Registry, source: LagSource): void {
+/** Requests needing handling that are still undecided, and those of them past the promise (as of now). */
+export interface HandlingBacklog {
+  pending: number;
+  overdue: number;
+}
+
+export function registerProjectionMetrics(registry: Registry, source: LagSource, sla?: { handlingBacklog(): HandlingBacklog | undefined }): void {
   let lastLag: Promise<LagView[]> | undefined;
   // One store read per scrape, shared by the gauges that need it.
   const lag = (): Promise<LagView[]> => (lastLag ??= source.lag().finally(() => setImmediate(() => (lastLag = undefined))));
@@ -66,6 +72,29 @@ export function registerProjectionMetrics(registry: Registry, source: LagSource)
     collect() {
       this.reset();
       for (const s of source.status()) this.set({ projection: s.projection, role: s.role }, s.status === 'failed' ? 0 : 1);
+    },
+  });
+  if (sla === undefined) return;
+  // The service level promise (palvelutasolupaus) for requests needing handling: what waits, and
+  // what waits past the promise. Read from the read model when scraped; absent while it is not ready.
+  new Gauge({
+    name: 'vuoro_sla_handling_pending_requests',
+    help: 'Requests needing handling that are still undecided',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const b = sla.handlingBacklog();
+      if (b !== undefined) this.set(b.pending);
+    },
+  });
+  new Gauge({
+    name: 'vuoro_sla_handling_overdue_requests',
+    help: 'Requests needing handling still undecided past the handling promise (SLA breaches in progress)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const b = sla.handlingBacklog();
+      if (b !== undefined) this.set(b.overdue);
     },
   });
 }

@@ -237,6 +237,32 @@ describe('operations', () => {
     expect(res.body).toMatch(new RegExp(`vuoro_projection_checkpoint\\{projection="analytics",role="live"\\} ${head}`));
   });
 
+  it('shows requests waiting for handling, and those past the promise, on /metrics', async () => {
+    const gauge = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await app.inject({ method: 'GET', url: '/metrics' })).body)?.[1]);
+    expect(await gauge('vuoro_sla_handling_pending_requests')).toBe(0);
+    const saved = now;
+    try {
+      const waiting = await engine.execute({
+        type: 'RequestReservation',
+        data: { reservationId: 'res_sla', unitId: 'unt_meeting', customer: { customerId: 'cus_ann', customerGroupId: 'grp_residents', freeOfCharge: false }, start: '2027-03-18T12:00', end: '2027-03-18T13:00', kind: 'normal', confirm: true },
+        meta: { actor: { kind: 'customer', customerId: 'cus_ann' } },
+      });
+      if (!waiting.ok) throw new Error(waiting.error.message);
+      await analytics.runner?.waitFor(head);
+      expect(await gauge('vuoro_sla_handling_pending_requests')).toBe(1);
+      expect(await gauge('vuoro_sla_handling_overdue_requests')).toBe(0);
+      now += 73 * 3_600_000; // past the 72-hour promise
+      expect(await gauge('vuoro_sla_handling_overdue_requests')).toBe(1);
+      const denied = await engine.execute({ type: 'DenyReservation', data: { reservationId: 'res_sla', reason: 'closed for the test' }, meta: { actor: STAFF } });
+      if (!denied.ok) throw new Error(denied.error.message);
+      await analytics.runner?.waitFor(head);
+      expect(await gauge('vuoro_sla_handling_pending_requests')).toBe(0);
+      expect(await gauge('vuoro_sla_handling_overdue_requests')).toBe(0);
+    } finally {
+      now = saved;
+    }
+  });
+
   it('rebuilds the read model on request and keeps answering the same figures', async () => {
     const before = (await get(`/v1/analytics/utilization?${RANGE}&groupBy=space`)).json() as { rows: unknown[] };
     const res = await app.inject({

@@ -27,7 +27,7 @@ import {
 import { ApiError, problemResponses } from '../http/problems.js';
 import { id, localDate } from '../http/schemas.js';
 import { dashboardRoutes } from './dashboard.js';
-import { registerProjectionMetrics, type LagSource } from './metrics.js';
+import { registerProjectionMetrics, type HandlingBacklog, type LagSource } from './metrics.js';
 
 export interface AnalyticsPluginOptions {
   readModel: AnalyticsReadModel;
@@ -158,6 +158,16 @@ function asApiError(error: unknown): unknown {
   return new ApiError(error.code as Exclude<QueryError['code'], 'NOT_READY'>, error.message, error.field === undefined ? {} : { field: error.field, errors: [{ field: error.field, in: 'query', message: error.message }] });
 }
 
+/** The read model's handling backlog; undefined while it is not ready (the gauges are then left out of the scrape). */
+function backlogOrNothing(readModel: AnalyticsReadModel): HandlingBacklog | undefined {
+  try {
+    return readModel.handlingBacklog();
+  } catch (error) {
+    if (error instanceof QueryError && error.code === 'NOT_READY') return undefined;
+    throw error;
+  }
+}
+
 const toQuery = (q: z.infer<typeof reportQuery>): AnalyticsQuery => ({
   from: q.from,
   to: q.to,
@@ -172,7 +182,7 @@ export async function analyticsPlugin(app: FastifyInstance, opts: AnalyticsPlugi
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { readModel } = opts;
   const lagSource: LagSource | undefined = opts.runner ?? opts.lagSource;
-  if (opts.registry !== undefined && lagSource !== undefined) registerProjectionMetrics(opts.registry, lagSource);
+  if (opts.registry !== undefined && lagSource !== undefined) registerProjectionMetrics(opts.registry, lagSource, { handlingBacklog: () => backlogOrNothing(readModel) });
   const analyst = { scopes: ['analyst', 'admin'] as const };
   const run = <T>(fn: () => T): T => {
     try {

@@ -14,7 +14,7 @@
  * swapping generations is invisible to readers.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { dayNumberOf, formatInstant, localDayNumber, localMinutesOf, type LocalDate } from '@vuoro/engine';
+import { addDays, dayNumberOf, formatInstant, localDateOf, localDayNumber, localMinutesOf, type LocalDate } from '@vuoro/engine';
 import { liveGeneration } from '../runtime/state.js';
 import { physicalTable } from '../runtime/projection.js';
 import {
@@ -775,6 +775,16 @@ export class AnalyticsReadModel {
    * staff's decision, and the share decided within the promise; door command
    * round trips; the share of time devices were on line.
    */
+  /**
+   * For monitoring: requests needing handling made in the last year that
+   * still wait for a decision, and those of them past the promise now.
+   */
+  handlingBacklog(): { pending: number; overdue: number } {
+    const today = localDateOf((this.options.clock ?? Date.now)());
+    const totals = this.sla({ from: addDays(today, -366), to: today, groupBy: [] }).handling.totals;
+    return { pending: Number(totals.pending ?? 0), overdue: Number(totals.overduePending ?? 0) };
+  }
+
   sla(q: AnalyticsQuery & { asOf?: number; promiseHours?: number; doorPromiseMs?: number }): SlaReport {
     const c = this.ctx();
     const asOf = q.asOf ?? (this.options.clock ?? Date.now)();
