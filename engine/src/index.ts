@@ -14,7 +14,18 @@ export * from './directory/directory.js';
 export * from './store/port.js';
 export * from './store/index.js';
 export { PartitionActor, type Envelope, type Outcome, type PartitionOptions } from './runtime/partition.js';
-export { Engine, type EngineCommand, type EngineOptions, type ExecuteOptions, type SiteCommandInput } from './runtime/engine.js';
+export {
+  Engine,
+  type EngineCommand,
+  type EngineOptions,
+  type ExecuteOptions,
+  type ForwardedCommand,
+  type Placement,
+  type Precondition,
+  type PreconditionSpec,
+  type SiteCommandInput,
+} from './runtime/engine.js';
+export * from './cluster/index.js';
 export * from './availability/index.js';
 export * from './expiry/index.js';
 export { customerUnitKey } from './site/state.js';

@@ -13,7 +13,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Engine } from '@vuoro/engine';
+import { DIRECTORY_STREAM, type Engine } from '@vuoro/engine';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -138,6 +138,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics,
     log: app.log.child({ component: 'outbox' }),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+    // In a cluster, the node that decides the directory partition (one at a time, by lease) delivers;
+    // after a failover its successor delivers what is still pending in its own copy (at least once).
+    delivers: () => deps.engine.placement?.owns(DIRECTORY_STREAM) ?? true,
   });
   const expiry = new ExpiryLoop(deps.engine, { intervalMs: settings.expiryIntervalMs, clock, metrics, log: app.log.child({ component: 'expiry' }) });
   const ctx: ApiContext = {

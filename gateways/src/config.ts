@@ -16,7 +16,16 @@ const schema = z.object({
   DATA_DIR: z.string().default('./data'),
   STORE: z.enum(['sqlite', 'memory', 'nats', 'eventstoredb']).default('sqlite'),
   SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  /** One server, or several comma-separated (this node's own server first). */
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  /** Replicas of the JetStream stream and buckets when Vuoro creates them (3 on a 3-node cluster). */
+  NATS_REPLICAS: int(1, 1, 5),
+  /** Several Vuoro nodes share the partitions over a NATS cluster (needs STORE=nats); see engine/src/cluster/README.md. */
+  CLUSTER: bool('false'),
+  /** This node's name in the cluster: unique and stable (default: host name and port). */
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)').optional(),
+  /** A partition lease nobody renews expires after this long: the failover time is about this plus a few seconds. */
+  LEASE_TTL_MS: int(6000, 2000, 600_000),
   EVENTSTORE_URL: z.string().optional(),
   CATALOGUE_FILE: z.string().default(resolve(import.meta.dirname, '../../infra/demo-catalogue.json')),
   /** Load the catalogue file at start (idempotent: an existing store is left as it is). */

@@ -9,11 +9,12 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Engine, loadCatalogue, openStore, readCatalogueFile, type StoreConfig } from '@vuoro/engine';
+import { loadCatalogue, readCatalogueFile, type StoreConfig } from '@vuoro/engine';
 import { accessPlugin } from './access/plugin.js';
 import { outboxDoorCodes } from './access/door-codes.js';
 import { analyticsPlugin, startAnalytics } from './analytics/index.js';
 import { buildApp } from './app.js';
+import { openEngine } from './cluster/index.js';
 import { startMqttGateway } from './mqtt/index.js';
 import { ensureAdminKey, rotateDemoKey, DEMO_CHANNEL } from './auth/bootstrap.js';
 import { appSettings, readConfig, type Config } from './config.js';
@@ -25,7 +26,7 @@ function storeConfig(config: Config): StoreConfig {
     case 'memory':
       return { kind: 'memory' };
     case 'nats':
-      return { kind: 'nats', servers: config.NATS_URL };
+      return { kind: 'nats', servers: config.NATS_URL, replicas: config.NATS_REPLICAS };
     case 'eventstoredb':
       if (config.EVENTSTORE_URL === undefined) throw new Error('STORE=eventstoredb needs EVENTSTORE_URL');
       return { kind: 'eventstoredb', url: config.EVENTSTORE_URL };
@@ -38,8 +39,8 @@ async function main(): Promise<void> {
   const config = readConfig();
   await mkdir(config.DATA_DIR, { recursive: true });
   const metrics = new Metrics();
-  const store = await openStore(storeConfig(config));
-  const engine = await Engine.open({ store, snapshotEvery: config.SNAPSHOT_EVERY, onCommit: metrics.onCommit });
+  // Alone on the store, or (CLUSTER=true) one of several nodes sharing the partitions: see cluster/index.ts.
+  const { store, engine, cluster } = await openEngine(config, storeConfig(config), metrics);
   const db = openDb(join(config.DATA_DIR, 'gateway.sqlite'));
   const app = await buildApp({ engine, db, metrics, settings: appSettings(config) });
   const log = app.log;
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
       await app.close();
       await mqtt.close();
       await analytics.close();
+      await cluster?.node.stop();
       await engine.close();
       await store.close();
       db.close();
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
   const base = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-  log.info(`Vuoro is up on ${base} (store: ${store.name}, partitions: ${engine.partitions().length})`);
+  log.info(`Vuoro is up on ${base} (store: ${store.name}, partitions: ${engine.partitions().length}${cluster === undefined ? '' : `, cluster node ${cluster.node.nodeId}`})`);
   log.info(`API docs: ${base}/docs   OpenAPI: ${base}/openapi.json   metrics: ${base}/metrics`);
   if (demo !== undefined) {
     log.info({ keyId: demo.keyId, channel: DEMO_CHANNEL }, `Demo API key (scopes book+staff): ${demo.secret}`);

@@ -9,6 +9,14 @@
  * one append fails with a version conflict; that actor reloads from the store
  * and decides the same commands again against the fresh state.
  *
+ * Roles (cluster mode, see engine/src/cluster/): a *leader* decides and
+ * commits; a *follower* decides nothing (`submit` answers `notOwner`, and the
+ * engine forwards the command to the partition's owner) but keeps a read-only
+ * copy of the state current from the replicated feed (`follow`), so reads and
+ * routing work on every node and a takeover (`promote`) only reads the tail.
+ * `demote` stops deciding at once: queued commands are handed back for
+ * forwarding, the commit in flight finishes or fails on the expected version.
+ *
  * Idempotency: each command may carry a key. Successful outcomes are durable
  * (the key is in the metadata of the events it produced, and in snapshots), so
  * a retry returns the first outcome, also after a restart. Refusals are
@@ -70,7 +78,15 @@ export type Outcome<E> =
     }
   | { ok: false; error: DomainError };
 
+export type PartitionRole = 'leader' | 'follower';
+
+/** `details` of the refusal a follower gives: the command was not decided here; send it to the owner. */
+export const NOT_OWNER = { notOwner: true } as const;
+export const isNotOwner = (o: Outcome<unknown>): boolean => !o.ok && o.error.details?.notOwner === true;
+
 export interface PartitionOptions {
+  /** Leader (default): decides commands. Follower: keeps a copy from `follow` and refuses commands with NOT_OWNER. */
+  role?: PartitionRole;
   /** Take a snapshot after this many events since the last one. 0 = never. */
   snapshotEvery?: number;
   clock?: () => number;
@@ -107,6 +123,9 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
   private scheduled = false;
   private inFlight = false;
   private closed = false;
+  private role: PartitionRole;
+  /** Serialises follower work (applying the feed, catching up, promotion). */
+  private following: Promise<void> = Promise.resolve();
   private readonly clock: () => number;
   private readonly maxBatch: number;
   private readonly maxConflictRetries: number;
@@ -120,6 +139,7 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
     private readonly options: PartitionOptions,
   ) {
     this.state = decider.initialState();
+    this.role = options.role ?? 'leader';
     this.clock = options.clock ?? Date.now;
     this.maxBatch = options.maxBatch ?? 4096;
     this.maxConflictRetries = options.maxConflictRetries ?? 5;
@@ -141,6 +161,10 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
     return this.version;
   }
 
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
   /** Read access for queries that run on the partition's thread (availability, lookups). Do not mutate. */
   read<T>(f: (state: S) => T): T {
     return f(this.state);
@@ -149,6 +173,7 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
   /** Decides and commits one command; resolves once its events are durable, or with the refusal. */
   submit(env: Envelope<C, S>): Promise<Outcome<E>> {
     if (this.closed) return Promise.resolve(fail('PARTITION_UNAVAILABLE', 'This partition is shutting down; retry.'));
+    if (this.role === 'follower') return Promise.resolve(this.notOwner());
     return new Promise((resolve) => {
       this.queue.push({ env, resolve, attempts: 0 });
       this.schedule();
@@ -161,7 +186,90 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
     while (this.inFlight || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
+  // --- roles (cluster mode) -------------------------------------------------
+
+  /**
+   * Applies committed events of this partition from the feed (or from an
+   * owner's answer), in version order: versions already held are skipped, a
+   * gap reads the missing tail from the store. A leader ignores the feed: a
+   * write it did not make shows up as a version conflict on its next append.
+   * Resolves once the events are applied (or found already applied).
+   */
+  follow(events: readonly RecordedEvent[]): Promise<void> {
+    return this.serially(async () => {
+      if (this.role === 'leader') return;
+      const fresh = events.filter((e) => e.version > this.version);
+      const first = fresh[0];
+      if (first === undefined) return;
+      if (first.version === this.version + 1 && this.version >= 0) this.applyRecorded(fresh);
+      if (fresh[fresh.length - 1]!.version > this.version) await this.catchUp();
+    });
+  }
+
+  /** Becomes the leader: reads the tail written since the copy was last current, then decides. */
+  async promote(): Promise<void> {
+    await this.serially(async () => {
+      if (this.role === 'leader') return;
+      await this.catchUp();
+      this.role = 'leader';
+    });
+    this.schedule();
+  }
+
+  /** Stops deciding: queued commands get NOT_OWNER (the engine forwards them); waits for the commit in flight. */
+  async demote(): Promise<void> {
+    this.role = 'follower';
+    this.handBack();
+    while (this.inFlight && !this.reloading) await new Promise((r) => setTimeout(r, 2));
+    this.handBack();
+  }
+
+  private serially(f: () => Promise<void>): Promise<void> {
+    const run = this.following.then(f);
+    this.following = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reads the stream's tail from the store (a full reload when the copy is unusable). */
+  private async catchUp(): Promise<void> {
+    if (this.version < 0) await this.reload();
+    for (;;) {
+      const tail = await this.store.readStream(this.stream, { fromVersion: this.version + 1, limit: 10_000 });
+      this.applyRecorded(tail);
+      if (tail.length < 10_000) return;
+    }
+  }
+
+  private applyRecorded(events: readonly RecordedEvent[]): void {
+    const applied: RecordedEvent[] = [];
+    for (const recorded of events) {
+      if (recorded.version !== this.version + 1) break;
+      this.rememberKey(recorded);
+      const event = this.codec.upcast(recorded);
+      if (event !== undefined) this.state = this.decider.evolve(this.state, event);
+      this.version = recorded.version;
+      applied.push(recorded);
+    }
+    if (applied.length > 0) this.options.onEvents?.(applied);
+  }
+
+  private notOwner(): Outcome<E> {
+    return fail('PARTITION_UNAVAILABLE', 'This node does not decide this partition now; the command goes to its owner.', {
+      details: { ...NOT_OWNER, stream: this.stream },
+    });
+  }
+
+  private handBack(): void {
+    const queued = this.queue;
+    this.queue = [];
+    for (const item of queued) item.resolve(this.notOwner());
+  }
+
   private schedule(): void {
+    if (this.role === 'follower') {
+      this.handBack();
+      return;
+    }
     if (this.scheduled || this.inFlight || this.queue.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -210,6 +318,7 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
   }
 
   private async flush(): Promise<void> {
+    if (this.role === 'follower') return this.handBack();
     if (this.inFlight || this.queue.length === 0) return;
     this.inFlight = true;
     const batch = this.queue.splice(0, this.maxBatch);
@@ -324,10 +433,16 @@ export class PartitionActor<C, E extends { type: string; data: unknown }, S> {
   }
 
   private async storedOutcome(stored: KeyRecord): Promise<Outcome<E>> {
-    const events = await this.store.readStream(this.stream, {
-      fromVersion: stored.from,
-      limit: stored.to - stored.from + 1,
-    });
+    let events: RecordedEvent[];
+    try {
+      events = await this.store.readStream(this.stream, {
+        fromVersion: stored.from,
+        limit: stored.to - stored.from + 1,
+      });
+    } catch {
+      // The outcome is durable; only reading it back failed. Never let this escape a commit (or the process).
+      return fail('STORE_UNAVAILABLE', 'This command was already done; its outcome could not be read just now. Retry with the same idempotency key.');
+    }
     return { ok: true, events: events as RecordedEvent<string, never>[], duplicate: true };
   }
 

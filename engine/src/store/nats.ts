@@ -53,6 +53,16 @@
  * chunk keys of a fresh generation, then the head key pointing at it, then the
  * old generation is purged: readers see the old or the new snapshot, whole.
  *
+ * Clusters (`replicas: 3`, see infra/nats/README.md): the stream and both
+ * buckets are replicated; a write needs a quorum. While a server dies or a
+ * stream leader is re-elected, requests time out or find no responders for a
+ * few seconds. With `retryForMs`, such transient failures are retried inside
+ * the store for that long: reads simply again, and an append only when it has
+ * a commit id, re-publishing the same message id, so a first attempt that
+ * did land is answered by the server's dedupe (rebuilt by a new stream
+ * leader), never written twice. Without a commit id the failure surfaces as
+ * StoreUnavailableError, as before.
+ *
  * Do not put size or age limits on the events stream: a subject whose last
  * message disappeared would restart at version 0.
  */
@@ -121,6 +131,12 @@ export interface NatsEventStoreOptions {
   duplicateWindowMs?: number;
   /** Publish and request timeout. Default 5,000 ms. */
   timeoutMs?: number;
+  /**
+   * Retry transient failures (timeouts, no responders, a leader election)
+   * for this long before throwing StoreUnavailableError, and reconnect to the
+   * servers forever. Default 0: fail at once (a single server). A cluster wants a few seconds.
+   */
+  retryForMs?: number;
   /** Clock for `recordedAt`. */
   now?: () => Date;
 }
@@ -198,6 +214,13 @@ const isNatsFailure = (error: unknown): boolean =>
   error instanceof JetStreamApiError ||
   Object.values(natsErrors).some((type) => error instanceof type);
 
+/** A failure that may pass by itself (a server or leader away for a moment), as opposed to a refusal. */
+const isTransient = (error: unknown): boolean => {
+  const cause = error instanceof StoreUnavailableError ? error.cause : error;
+  if (cause instanceof JetStreamApiError) return !WRONG_LAST_SEQUENCE.has(cause.code) && cause.code !== MESSAGE_TOO_BIG && cause.code !== 10059;
+  return isNatsFailure(cause);
+};
+
 /** Runs a NATS call, turning transport and server failures into StoreUnavailableError. */
 const guarded = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
   try {
@@ -262,6 +285,7 @@ export class NatsEventStore implements EventStore {
   readonly #prefix: string;
   readonly #now: () => Date;
   readonly #timeoutMs: number;
+  readonly #retryForMs: number;
   readonly #maxPayload: number;
   /** Last known (sequence, version) per subject; only ever a hint, verified by the server's sequence check. */
   readonly #tips = new Map<string, Tip>();
@@ -289,6 +313,7 @@ export class NatsEventStore implements EventStore {
     this.#prefix = init.prefix;
     this.#now = init.options.now ?? (() => new Date());
     this.#timeoutMs = init.options.timeoutMs ?? 5000;
+    this.#retryForMs = init.options.retryForMs ?? 0;
     this.#maxPayload = init.nc.info?.max_payload ?? 1024 * 1024;
     this.name = `nats:${init.streamName}`;
   }
@@ -301,7 +326,15 @@ export class NatsEventStore implements EventStore {
     const timeout = options.timeoutMs ?? 5000;
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: options.servers, name: 'vuoro-event-store', timeout });
+      const servers = typeof options.servers === 'string' ? options.servers.split(',').map((s) => s.trim()) : options.servers;
+      nc = await connect({
+        servers,
+        name: 'vuoro-event-store',
+        timeout,
+        // The list is in order of preference (this node's own server first), not a pool to pick from at random.
+        noRandomize: true,
+        ...((options.retryForMs ?? 0) > 0 ? { maxReconnectAttempts: -1, reconnectTimeWait: 250 } : {}),
+      });
     } catch (error) {
       throw unavailable(`cannot connect to NATS at ${String(options.servers)}`, error);
     }
@@ -365,11 +398,12 @@ export class NatsEventStore implements EventStore {
     // JSON refuses, or a commit too big to publish, leaves no trace.
     const { data, deflated } = this.#encode(body, stream);
 
-    let tip = await this.#tip(subject, false);
+    let tip = await this.#retrying(() => this.#tip(subject, false));
     let claimedHere = false;
     const msgID = commitId === undefined ? undefined : `${stream}:${commitId}`;
     if (commitId !== undefined && msgID !== undefined) {
-      const claim = await this.#claimCommit(stream, commitId, subject, msgID, tip.seq);
+      const afterSeq = tip.seq;
+      const claim = await this.#retrying(() => this.#claimCommit(stream, commitId, subject, msgID, afterSeq));
       if (claim.earlier !== undefined) return claim.earlier;
       claimedHere = claim.claimed;
     }
@@ -378,7 +412,7 @@ export class NatsEventStore implements EventStore {
       if (!expectedVersionHolds(options.expectedVersion, tip.version)) {
         if (!fresh) {
           // The cache may be behind another writer: only a fresh read can refuse.
-          tip = await this.#tip(subject, true);
+          tip = await this.#retrying(() => this.#tip(subject, true));
           fresh = true;
           attempt--;
           continue;
@@ -393,16 +427,20 @@ export class NatsEventStore implements EventStore {
       hdrs.set(H_COUNT, String(events.length));
       if (deflated) hdrs.set(H_ENCODING, 'deflate');
       let ack: PubAck;
-      try {
-        ack = await this.#js.publish(subject, data, {
+      const expectedSeq = tip.seq;
+      const publish = () =>
+        this.#js.publish(subject, data, {
           headers: hdrs,
-          expect: { lastSubjectSequence: tip.seq },
+          expect: { lastSubjectSequence: expectedSeq },
           timeout: this.#timeoutMs,
           ...(msgID === undefined ? {} : { msgID }),
         });
+      try {
+        // Only a publish with a message id may be repeated: the server recognises it if it landed.
+        ack = msgID === undefined ? await publish() : await this.#retrying(publish);
       } catch (error) {
         if (isWrongLastSequence(error)) {
-          tip = await this.#tip(subject, true);
+          tip = await this.#retrying(() => this.#tip(subject, true));
           fresh = true;
           continue;
         }
@@ -423,8 +461,12 @@ export class NatsEventStore implements EventStore {
 
   async readStream(stream: string, options: { fromVersion?: number; limit?: number } = {}): Promise<RecordedEvent[]> {
     this.#assertOpen();
+    assertReadOptions(options.fromVersion ?? 1, options.limit);
+    return this.#retrying(() => this.#readStream(stream, options));
+  }
+
+  async #readStream(stream: string, options: { fromVersion?: number; limit?: number }): Promise<RecordedEvent[]> {
     const fromVersion = options.fromVersion ?? 1;
-    assertReadOptions(fromVersion, options.limit);
     const subject = this.subjectOf(stream);
     const last = await guarded(`readStream ${stream}`, () => this.#lastMessage(subject));
     if (last === null) return [];
@@ -444,23 +486,25 @@ export class NatsEventStore implements EventStore {
 
   async streamVersion(stream: string): Promise<number> {
     this.#assertOpen();
-    return (await this.#tip(this.subjectOf(stream), true)).version;
+    return (await this.#retrying(() => this.#tip(this.subjectOf(stream), true))).version;
   }
 
   async readAll(options: { after: number; limit?: number }): Promise<RecordedEvent[]> {
     this.#assertOpen();
     assertAfter(options.after);
     assertReadOptions(1, options.limit);
-    const info = await guarded('readAll', () => this.#jsm.streams.info(this.#streamName));
-    const startSeq = Math.max(1, Math.floor(options.after / POSITION_FACTOR));
-    if (info.state.last_seq < startSeq || options.limit === 0) return [];
-    return this.#readRange(
-      `${this.#prefix}.events.>`,
-      startSeq,
-      info.state.last_seq,
-      (e) => e.position > options.after,
-      options.limit,
-    );
+    return this.#retrying(async () => {
+      const info = await guarded('readAll', () => this.#jsm.streams.info(this.#streamName));
+      const startSeq = Math.max(1, Math.floor(options.after / POSITION_FACTOR));
+      if (info.state.last_seq < startSeq || options.limit === 0) return [];
+      return this.#readRange(
+        `${this.#prefix}.events.>`,
+        startSeq,
+        info.state.last_seq,
+        (e) => e.position > options.after,
+        options.limit,
+      );
+    });
   }
 
   subscribe(options: SubscribeOptions): Subscription {
@@ -507,7 +551,7 @@ export class NatsEventStore implements EventStore {
   async loadSnapshot(stream: string): Promise<Snapshot | undefined> {
     this.#assertOpen();
     const key = `s.${keyPart(stream)}`;
-    return guarded(`loadSnapshot ${stream}`, async () => {
+    return this.#retrying(() => guarded(`loadSnapshot ${stream}`, async () => {
       // A concurrent save may purge the chunks we are reading: read the head again and retry.
       for (let attempt = 0; attempt < 5; attempt++) {
         const head = await this.#readHead(key);
@@ -526,7 +570,45 @@ export class NatsEventStore implements EventStore {
         return { ...base, state: JSON.parse(bytes.toString('utf8')) as unknown };
       }
       throw new StoreUnavailableError(`loadSnapshot ${stream}: snapshot kept changing while being read`);
-    });
+    }));
+  }
+
+  /**
+   * The feed's head position (the last message's first event), for a
+   * follower that loads state first and then follows the feed from here.
+   */
+  async headPosition(): Promise<number> {
+    this.#assertOpen();
+    const info = await this.#retrying(() => guarded('headPosition', () => this.#jsm.streams.info(this.#streamName)));
+    return info.state.last_seq * POSITION_FACTOR;
+  }
+
+  /** Replication state of the events stream: its leader and each replica's lag (operations behind), for /metrics. */
+  async replication(): Promise<{ leader: string | undefined; replicas: { name: string; current: boolean; lag: number; activeMs: number }[] }> {
+    this.#assertOpen();
+    const info = await guarded('stream info', () => this.#jsm.streams.info(this.#streamName));
+    return {
+      leader: info.cluster?.leader,
+      replicas: (info.cluster?.replicas ?? []).map((r) => ({
+        name: r.name,
+        current: r.current,
+        lag: r.lag ?? 0,
+        activeMs: r.active / 1_000_000,
+      })),
+    };
+  }
+
+  /** Runs `f` again on transient failures for up to `retryForMs` (see the header). */
+  async #retrying<T>(f: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.#retryForMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await f();
+      } catch (error) {
+        if (this.#closed || Date.now() >= deadline || !isTransient(error)) throw error;
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -86,7 +86,52 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly collectors: (() => void)[] = [];
+  // Cluster mode (CLUSTER=true); absent from a single node's scrape until set.
+  readonly partitionsOwned = new Gauge({
+    name: 'vuoro_partitions_owned',
+    help: 'Partitions (sites and the directory) this node decides; the others it follows and forwards to',
+    registers: [this.registry],
+  });
+
+  readonly forwardedCommands = new Counter({
+    name: 'vuoro_forwarded_commands_total',
+    help: 'Commands this node forwarded to the owner of their partition and got an answer for',
+    registers: [this.registry],
+  });
+
+  readonly failovers = new Counter({
+    name: 'vuoro_failovers_total',
+    help: 'Partitions this node took over after their owner stopped renewing its lease (died or was cut off)',
+    registers: [this.registry],
+  });
+
+  readonly clusterNodes = new Gauge({
+    name: 'vuoro_cluster_nodes',
+    help: 'Live Vuoro nodes (with a current heartbeat) as this node sees them',
+    registers: [this.registry],
+  });
+
+  readonly clusterHealthy = new Gauge({
+    name: 'vuoro_cluster_healthy',
+    help: '1 while this node reaches a quorum of the NATS cluster (its heartbeat was written within the lease TTL)',
+    registers: [this.registry],
+  });
+
+  readonly replicationLag = new Gauge({
+    name: 'vuoro_replication_lag_operations',
+    help: 'Operations each replica of the event stream is behind its leader (JetStream stream info)',
+    labelNames: ['replica'] as const,
+    registers: [this.registry],
+  });
+
+  readonly replicaCurrent = new Gauge({
+    name: 'vuoro_replication_replica_current',
+    help: '1 when a replica of the event stream is current with its leader',
+    labelNames: ['replica'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly collectors: (() => void | Promise<void>)[] = [];
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'vuoro_process_' });
@@ -98,13 +143,13 @@ export class Metrics {
     this.commitDuration.observe(info.ms / 1000);
   };
 
-  /** Runs `collect` before each scrape (gauges read from live state). */
-  onScrape(collect: () => void): void {
+  /** Runs `collect` before each scrape (gauges read from live state; may be async). */
+  onScrape(collect: () => void | Promise<void>): void {
     this.collectors.push(collect);
   }
 
   async render(): Promise<string> {
-    for (const c of this.collectors) c();
+    await Promise.all(this.collectors.map((c) => c()));
     return this.registry.metrics();
   }
 

@@ -15,7 +15,7 @@
  * (`GET /v1/events`): no messages are kept for them (one that loses its URL
  * later has its pending messages marked skipped).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { EventStore, RecordedEvent, Subscription } from '@vuoro/engine';
 import type { FastifyBaseLogger } from 'fastify';
 import type { KeyStore } from '../auth/keys.js';
@@ -134,7 +134,18 @@ export class Outbox {
     private readonly db: Db,
     private readonly keys: KeyStore,
     private readonly options: OutboxOptions,
-    private readonly deps: { clock: () => number; metrics: Metrics; log: FastifyBaseLogger; fetch?: typeof fetch },
+    private readonly deps: {
+      clock: () => number;
+      metrics: Metrics;
+      log: FastifyBaseLogger;
+      fetch?: typeof fetch;
+      /**
+       * Whether this node delivers now (default: always). In a cluster every node derives the same
+       * messages from the replicated feed; only one delivers, or each channel would get every message
+       * once per node. A node that stops delivering leaves its messages pending.
+       */
+      delivers?: () => boolean;
+    },
   ) {
     this.sql = {
       checkpoint: db.prepare<[string], { position: number }>('SELECT position FROM checkpoints WHERE name = ?'),
@@ -210,7 +221,9 @@ export class Outbox {
         for (const m of d.messages) {
           // Channels without a webhook URL pull the event feed instead; nothing to keep for them.
           if (this.keys.channel(m.channelId)?.webhookUrl == null) continue;
-          const messageId = `msg_${randomUUID().replaceAll('-', '')}`;
+          // Derived from what the message is, not drawn at random: every node of a cluster (and a rebuild
+          // of this database) names the same message the same, so a receiver can drop a second delivery.
+          const messageId = `msg_${createHash('sha256').update(`${m.channelId}\u0000${m.dedupeKey}`).digest('hex').slice(0, 32)}`;
           const payload = JSON.stringify({ messageId, ...m.payload });
           created += this.sql.insert.run(messageId, m.channelId, m.type, m.reservationId, m.dedupeKey, payload, m.deliverAt, now).changes;
         }
@@ -297,6 +310,7 @@ export class Outbox {
   /** Delivers every message due at `now` (one round); callable directly in tests. */
   async dispatch(now: number = this.deps.clock()): Promise<DispatchReport> {
     const report: DispatchReport = { delivered: 0, retried: 0, dead: 0, skipped: 0 };
+    if (this.deps.delivers?.() === false) return report;
     for (;;) {
       const due = this.sql.due.all(now, 100);
       if (due.length === 0) return report;

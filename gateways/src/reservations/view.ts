@@ -9,7 +9,7 @@
  * pass the check.
  */
 import { createHash } from 'node:crypto';
-import { RESERVATION_KINDS, RESERVATION_STATES, formatInstant, type DomainError, type ReservationView, type SiteState } from '@vuoro/engine';
+import { RESERVATION_KINDS, RESERVATION_STATES, formatInstant, type DomainError, type Precondition, type ReservationView, type SiteState } from '@vuoro/engine';
 import { z } from 'zod';
 import { instant, money, moneySchema } from '../http/schemas.js';
 
@@ -88,6 +88,24 @@ export function parseIfMatch(header: string | undefined): '*' | string[] | undef
  * which answers as if they did not exist (an ETag check must not reveal them).
  */
 export function ifMatchPrecondition(
+  reservationId: string,
+  expected: '*' | string[],
+  customerId: string | undefined,
+): Precondition {
+  // Named, so a node that does not own the site can send it along to the owner (cluster mode).
+  const spec = { name: IF_MATCH_PRECONDITION, args: { reservationId, expected, ...(customerId === undefined ? {} : { customerId }) } };
+  return Object.assign(ifMatchCheck(reservationId, expected, customerId), { spec });
+}
+
+export const IF_MATCH_PRECONDITION = 'ifMatch';
+
+/** Rebuilds an If-Match precondition from its `spec.args` (`EngineOptions.preconditions`). */
+export const ifMatchFromSpec = (args: unknown): ((state: SiteState) => DomainError | undefined) => {
+  const a = args as { reservationId: string; expected: '*' | string[]; customerId?: string };
+  return ifMatchCheck(a.reservationId, a.expected, a.customerId);
+};
+
+function ifMatchCheck(
   reservationId: string,
   expected: '*' | string[],
   customerId: string | undefined,
