@@ -462,7 +462,9 @@ async function main(): Promise<void> {
   // Apply throughput in steady state, without feed reads: the next days appended, read back into
   // memory, and applied by a runner restarted on the same read model from that copy.
   // The head: the last live append (the year before it), or found by paging when there was no live phase.
-  const head = appendedAt.size > 0 ? Math.max(...appendedAt.keys()) : await lastPosition(store);
+  let head = 0;
+  for (const p of appendedAt.keys()) if (p > head) head = p;
+  if (head === 0) head = await lastPosition(store);
   for (const { stream, events } of applyEvents) {
     for (let i = 0; i < events.length; i += 2000) await store.append(stream, events.slice(i, i + 2000), { expectedVersion: 'any' });
   }
