@@ -9,23 +9,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { tempDir, type TempDir } from '@vuoro/engine/testing/tmp.js';
 import { sleep } from '@vuoro/engine/testing/wait.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '@vuoro/engine/testing/ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 
-const freePort = (): Promise<number> =>
-  new Promise((done) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
 
 interface Service {
   base: string;

@@ -6,9 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@vuoro/engine/testing/ports.js';
 
 export interface VuoroNode {
   readonly nodeId: string;
@@ -37,16 +37,6 @@ const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 const live = new Set<ChildProcess>();
 let hooked = false;
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 
 export async function startVuoroNode(options: VuoroNodeOptions): Promise<VuoroNode> {
   if (!hooked) {

@@ -10,7 +10,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { DOORS, HOUR, MIN, SITE, SPACES, T0 } from '@vuoro/access-control/testing/fixtures.js';
 import { UNITS } from '@vuoro/access-control/testing/harness.js';
 import { tempDir, type TempDir } from '@vuoro/engine/testing/tmp.js';
@@ -18,6 +17,7 @@ import { sleep, waitUntil } from '@vuoro/engine/testing/wait.js';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './testing.js';
+import { freePort } from '@vuoro/engine/testing/ports.js';
 
 const start = T0 + 6 * HOUR;
 const end = start + 2 * HOUR;
@@ -41,14 +41,6 @@ const reachable = (u: string): Promise<boolean> =>
     c.once('close', () => resolve(false));
   });
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 beforeAll(async () => {
   if (await reachable(url)) return;

@@ -8,7 +8,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DOORS, SITE, T0 } from '@vuoro/access-control/testing/fixtures.js';
@@ -19,6 +18,7 @@ import { SimLock } from '@vuoro/loadtest/device-simulator.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './testing.js';
+import { freePort } from '@vuoro/engine/testing/ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const CLI = join(ROOT, 'gateways/src/mqtt/mosquitto-export-cli.ts');
@@ -34,14 +34,6 @@ const mosquittoBinary = (): string => {
   }
 };
 
-const freePort = (): Promise<number> =>
-  new Promise((done) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
 
 let dir: TempDir;
 let broker: ChildProcess;
