@@ -102,7 +102,6 @@ export class Engine {
   private readonly reservationSite = new Map<string, string>();
   private readonly seriesSite = new Map<string, string>();
   private feed: Subscription | undefined;
-  private feedWatch: NodeJS.Timeout | undefined;
   private feedPosition = 0;
   private closed = false;
 
@@ -170,14 +169,12 @@ export class Engine {
   }
 
   /**
-   * Follower copies apply the feed. A failed subscription is reopened from
-   * where it stopped, and so is one that stalls (a consumer can be lost with
-   * the server that held it): when the feed has not moved for a while but the
-   * store has events after it, the subscription is replaced.
+   * Follower copies apply the feed. A subscription that fails is reopened
+   * from where it stopped; one that stalls (a consumer lost with the server
+   * that held it) is the store's to notice and replace (see NatsSubscription).
    */
   private follow(after: number): void {
     this.feedPosition = after;
-    let movedAt = Date.now();
     const open = (): void => {
       if (this.closed) return;
       const sub = this.store.subscribe({
@@ -186,7 +183,6 @@ export class Engine {
           const actor = e.stream === DIRECTORY_STREAM ? this.directory : e.stream.startsWith('site-') ? await this.site(e.stream.slice(5)).catch(() => undefined) : undefined;
           if (actor !== undefined) await actor.follow([e]).catch(() => undefined);
           this.feedPosition = e.position;
-          movedAt = Date.now();
         },
       });
       this.feed = sub;
@@ -195,23 +191,6 @@ export class Engine {
       });
     };
     open();
-    const stallMs = 5000;
-    this.feedWatch = setInterval(() => {
-      if (this.closed || Date.now() - movedAt < stallMs) return;
-      const position = this.feedPosition;
-      void this.store.readAll({ after: position, limit: 1 }).then(
-        (ahead) => {
-          if (ahead.length === 0 || this.closed || this.feedPosition !== position) return;
-          const stalled = this.feed;
-          this.feed = undefined;
-          void stalled?.close().catch(() => undefined);
-          movedAt = Date.now();
-          open();
-        },
-        () => undefined,
-      );
-    }, stallMs / 2);
-    this.feedWatch.unref();
   }
 
   /** The feed position the follower copies have applied (cluster mode). */
@@ -371,7 +350,6 @@ export class Engine {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.feedWatch !== undefined) clearInterval(this.feedWatch);
     await this.feed?.close();
     const actors = await Promise.allSettled([...this.sites.values()]);
     await Promise.all(actors.map((a) => (a.status === 'fulfilled' ? a.value.close() : undefined)));

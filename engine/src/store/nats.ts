@@ -137,6 +137,12 @@ export interface NatsEventStoreOptions {
    * servers forever. Default 0: fail at once (a single server). A cluster wants a few seconds.
    */
   retryForMs?: number;
+  /**
+   * A feed subscription that has delivered nothing for this long while the
+   * stream is ahead of it replaces its consumer (one can be lost with the
+   * server that held it). Default 5,000 ms.
+   */
+  stallMs?: number;
   /** Clock for `recordedAt`. */
   now?: () => Date;
 }
@@ -286,6 +292,7 @@ export class NatsEventStore implements EventStore {
   readonly #now: () => Date;
   readonly #timeoutMs: number;
   readonly #retryForMs: number;
+  readonly #stallMs: number;
   readonly #maxPayload: number;
   /** Last known (sequence, version) per subject; only ever a hint, verified by the server's sequence check. */
   readonly #tips = new Map<string, Tip>();
@@ -314,6 +321,7 @@ export class NatsEventStore implements EventStore {
     this.#now = init.options.now ?? (() => new Date());
     this.#timeoutMs = init.options.timeoutMs ?? 5000;
     this.#retryForMs = init.options.retryForMs ?? 0;
+    this.#stallMs = init.options.stallMs ?? 5000;
     this.#maxPayload = init.nc.info?.max_payload ?? 1024 * 1024;
     this.name = `nats:${init.streamName}`;
   }
@@ -511,8 +519,11 @@ export class NatsEventStore implements EventStore {
     this.#assertOpen();
     assertAfter(options.after);
     const subscription = new NatsSubscription(
-      () => this.#orderedConsumer(`${this.#prefix}.events.>`, Math.max(1, Math.floor(options.after / POSITION_FACTOR))),
+      (startSeq) => this.#orderedConsumer(`${this.#prefix}.events.>`, startSeq),
+      async () => (await this.#jsm.streams.info(this.#streamName)).state.last_seq,
+      () => this.#nc.isClosed(),
       options,
+      this.#stallMs,
     );
     this.#subscriptions.add(subscription);
     void subscription.done.then(() => this.#subscriptions.delete(subscription));
@@ -837,17 +848,44 @@ export class NatsEventStore implements EventStore {
  * one at a time: the next message is not taken from the consumer's buffer
  * until the handler's promise settles.
  */
+/**
+ * A feed subscription on an ordered consumer. A consumer can be lost with
+ * the server that held it, and the client is not always told: the messages
+ * just stop. So a watchdog compares the stream's last sequence with what was
+ * delivered; when the stream is ahead and nothing arrived for `stallMs`, the
+ * consumer is replaced by a new one from the checkpoint (events at or below
+ * it are skipped, so nothing is delivered twice). A consumer that fails or
+ * ends (its server killed, a leader election) is replaced the same way,
+ * after a pause that grows to 5 s, as long as the connection lives: like the
+ * SQLite store's subscription, a store that is away for a while is waited
+ * for. A handler's error, a closed connection, or `close()` ends the
+ * subscription for good.
+ */
 class NatsSubscription implements Subscription {
   readonly done: Promise<void>;
   #failure: unknown;
   #closed = false;
+  #stalled = false;
   #messages: ConsumerMessages | undefined;
+  #checkpoint: number;
+  #lastProgressAt = Date.now();
+  /** The checkpoint when the last consumer ended: a consumer that delivered since resets the pause. */
+  #deliveredAtFailure = -1;
+  /** A handler still working is progress, however long it takes. */
+  #inHandler = false;
+  readonly #watch: NodeJS.Timeout;
 
   constructor(
-    private readonly openConsumer: () => Promise<Consumer>,
+    private readonly openConsumer: (startSeq: number) => Promise<Consumer>,
+    private readonly lastSeq: () => Promise<number>,
+    private readonly connectionClosed: () => boolean,
     options: SubscribeOptions,
+    private readonly stallMs: number,
   ) {
-    this.done = this.#run(options);
+    this.#checkpoint = options.after;
+    this.#watch = setInterval(() => void this.#checkStall(), Math.max(50, stallMs / 2));
+    this.#watch.unref();
+    this.done = this.#run(options).finally(() => clearInterval(this.#watch));
   }
 
   get failure(): unknown {
@@ -860,34 +898,63 @@ class NatsSubscription implements Subscription {
     await this.done;
   }
 
-  async #run({ after, handler }: SubscribeOptions): Promise<void> {
-    let checkpoint = after;
-    let consumer: Consumer | undefined;
-    try {
-      consumer = await this.openConsumer();
-      if (this.#closed) return;
-      this.#messages = await consumer.consume({ max_messages: READ_BUFFER_MESSAGES });
-      if (this.#closed) return;
-      for await (const m of this.#messages as AsyncIterable<JsMsg>) {
-        for (const event of decodeCommit(m.seq, m.data, m.headers)) {
-          if (this.#closed) return;
-          if (event.position <= checkpoint) continue;
-          try {
-            await handler(event);
-          } catch (error) {
-            this.#failure = error;
-            return;
+  async #checkStall(): Promise<void> {
+    if (this.#closed || this.#stalled || this.#inHandler || Date.now() - this.#lastProgressAt < this.stallMs) return;
+    const seq = Math.floor(this.#checkpoint / POSITION_FACTOR);
+    const last = await this.lastSeq().catch(() => undefined);
+    // Unreachable servers are not a stall of this consumer: the client's reconnects handle them.
+    if (last === undefined || last <= seq || this.#closed || this.#inHandler || Date.now() - this.#lastProgressAt < this.stallMs) return;
+    this.#stalled = true;
+    this.#messages?.stop();
+  }
+
+  async #run({ handler }: SubscribeOptions): Promise<void> {
+    for (let failures = 0; !this.#closed; ) {
+      this.#stalled = false;
+      this.#lastProgressAt = Date.now();
+      let consumer: Consumer | undefined;
+      try {
+        consumer = await this.openConsumer(Math.max(1, Math.floor(this.#checkpoint / POSITION_FACTOR)));
+        if (this.#closed) return;
+        this.#messages = await consumer.consume({ max_messages: READ_BUFFER_MESSAGES });
+        if (this.#closed) return;
+        for await (const m of this.#messages as AsyncIterable<JsMsg>) {
+          this.#lastProgressAt = Date.now();
+          this.#failure = undefined;
+          for (const event of decodeCommit(m.seq, m.data, m.headers)) {
+            if (this.#closed) return;
+            if (event.position <= this.#checkpoint) continue;
+            this.#inHandler = true;
+            try {
+              await handler(event);
+            } catch (error) {
+              this.#failure = error;
+              return;
+            } finally {
+              this.#inHandler = false;
+            }
+            this.#checkpoint = event.position;
+            this.#lastProgressAt = Date.now();
           }
-          checkpoint = event.position;
+          if (this.#closed) return;
         }
         if (this.#closed) return;
+        if (!this.#stalled) this.#failure = new StoreUnavailableError('the JetStream subscription ended');
+      } catch (error) {
+        if (this.#closed) return;
+        this.#failure = isNatsFailure(error) ? unavailable('subscription', error) : error;
+        if (!isNatsFailure(error)) return; // not the server's doing: final
+      } finally {
+        await this.#messages?.close().catch(() => undefined);
+        this.#messages = undefined;
+        await consumer?.delete().catch(() => false);
       }
-      if (!this.#closed) this.#failure = new StoreUnavailableError('the JetStream subscription ended');
-    } catch (error) {
-      if (!this.#closed) this.#failure = isNatsFailure(error) ? unavailable('subscription', error) : error;
-    } finally {
-      await this.#messages?.close().catch(() => undefined);
-      await consumer?.delete().catch(() => false);
+      if (this.#closed || this.connectionClosed()) return;
+      // Stalled, ended or failed on the server side: a new consumer from the checkpoint, after a pause
+      // when it keeps failing. `failure` says why until a new consumer delivers again.
+      if (this.#stalled || this.#checkpoint > this.#deliveredAtFailure) failures = 0;
+      this.#deliveredAtFailure = this.#checkpoint;
+      if (!this.#stalled) await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** failures++)));
     }
   }
 }
