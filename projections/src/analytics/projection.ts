@@ -454,39 +454,17 @@ class AnalyticsHandler implements ProjectionHandler {
 
   private onRequested(siteId: string, d: SiteEventOf<'ReservationRequested'>['data'], e: RecordedEvent, at: number): void {
     if (this.getRes(d.reservationId) !== undefined) return;
-    const r: ReservationRow = {
-      reservation_id: d.reservationId,
-      site_id: siteId,
+    const r = this.newRow(siteId, d, e, at, {
       unit_id: d.unitId,
       kind: d.kind,
       block_reason: null,
       customer_id: d.customerId,
       grp_no: this.groupNo(d.customerGroupId),
-      space_ids: JSON.stringify(d.spaceIds),
-      start_ms: Date.parse(d.start),
-      end_ms: Date.parse(d.end),
-      start_day: 0,
-      start_hod: 0,
       state: 'requested',
       price_cents: d.price.amountCents,
       vat_cents: d.price.vatCents,
-      paid_cents: 0,
-      channel: typeof e.metadata.channel === 'string' ? e.metadata.channel : null,
       series_id: d.seriesId ?? null,
-      requested_at: at,
-      handling: 0,
-      handling_at: null,
-      decided_at: null,
-      decision: null,
-      decided_by: null,
-      ended_at: null,
-      effective: 0,
-      leaf_count: this.cat.leavesOfAll(d.spaceIds).length,
-      occupied_ms: 0,
-      mon_ms: 0,
-      no_show_marked: 0,
-      position: e.position,
-    };
+    });
     this.res.set(r.reservation_id, r);
     this.extendHorizonTo(r.end_ms);
     this.touch(r);
@@ -494,25 +472,42 @@ class AnalyticsHandler implements ProjectionHandler {
 
   private onBlocked(siteId: string, d: SiteEventOf<'TimeBlocked'>['data'], e: RecordedEvent, at: number): void {
     if (this.getRes(d.reservationId) !== undefined) return;
-    const r: ReservationRow = {
-      reservation_id: d.reservationId,
-      site_id: siteId,
+    const r = this.newRow(siteId, d, e, at, {
       unit_id: d.unitId ?? null,
       kind: 'blocked',
       block_reason: d.reason,
       customer_id: d.by,
       grp_no: this.groupNo(BLOCKED_GROUP_ID),
+      state: 'confirmed',
+      price_cents: 0,
+      vat_cents: 0,
+      series_id: null,
+    });
+    this.res.set(r.reservation_id, r);
+    this.extendHorizonTo(r.end_ms);
+    this.settle(r);
+    this.touch(r);
+  }
+
+  /** A reservation's row as first recorded: what its event says, nothing decided, paid or sensed yet. */
+  private newRow(
+    siteId: string,
+    d: { reservationId: string; spaceIds: string[]; start: string; end: string },
+    e: RecordedEvent,
+    at: number,
+    own: Pick<ReservationRow, 'unit_id' | 'kind' | 'block_reason' | 'customer_id' | 'grp_no' | 'state' | 'price_cents' | 'vat_cents' | 'series_id'>,
+  ): ReservationRow {
+    return {
+      reservation_id: d.reservationId,
+      site_id: siteId,
+      ...own,
       space_ids: JSON.stringify(d.spaceIds),
       start_ms: Date.parse(d.start),
       end_ms: Date.parse(d.end),
       start_day: 0,
       start_hod: 0,
-      state: 'confirmed',
-      price_cents: 0,
-      vat_cents: 0,
       paid_cents: 0,
       channel: typeof e.metadata.channel === 'string' ? e.metadata.channel : null,
-      series_id: null,
       requested_at: at,
       handling: 0,
       handling_at: null,
@@ -527,10 +522,6 @@ class AnalyticsHandler implements ProjectionHandler {
       no_show_marked: 0,
       position: e.position,
     };
-    this.res.set(r.reservation_id, r);
-    this.extendHorizonTo(r.end_ms);
-    this.settle(r);
-    this.touch(r);
   }
 
   /** Changes a reservation and brings its contribution to the facts in line with its new state. */
